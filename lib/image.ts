@@ -1,0 +1,420 @@
+/**
+ * Images in, model input out: decode with sharp, then resize and normalise to the float32 NHWC
+ * tensor in [-1, 1] that MobileNet v1 expects.
+ *
+ * Two named preprocessing modes, because published accuracy figures depend on which one is used:
+ *
+ * - `'tfjs'` — what `@tensorflow-models/mobilenet` does (its `infer()`, checked against the
+ *   tfjs-models source): cast the decoded RGB uint8 image to float, normalise it per pixel as
+ *   `x · (2/255) − 1` (float32 arithmetic), then `tf.image.resizeBilinear(img, [R, R],
+ *   alignCorners = true)` of the *whole* image — the aspect ratio is squashed, nothing is cropped.
+ *   (Normalise-then-resize equals resize-then-normalise for a linear resize up to float rounding;
+ *   we follow the library's order so the values match TF.js bit for bit on the CPU backend.)
+ *
+ * - `'center-crop'` — the TF-slim evaluation protocol (`inception_preprocessing.preprocess_for_eval`,
+ *   used for MobileNet v1's published ImageNet numbers): convert to float in [0, 1] (`x · (1/255)`),
+ *   `tf.image.central_crop(0.875)` (integer crop box: start = trunc((h − 0.875·h) / 2), size =
+ *   h − 2·start), `resize_bilinear` to R×R with align_corners = false, then `(x − 0.5) · 2`.
+ *   That is x/127.5 − 1 up to float rounding.
+ *
+ * Decoding: EXIF orientation is applied; greyscale, CMYK, palette, 16-bit and alpha images become
+ * 8-bit sRGB RGB. An alpha channel is dropped, not composited (transparent pixels keep whatever
+ * colour they store) — the same as TF.js `decodePng(…, 3)` and `tf.browser.fromPixels` on opaque data.
+ * Animated GIF/WebP: the first frame.
+ */
+import { promises as fsp } from 'fs';
+import * as os from 'os';
+import sharp from 'sharp';
+import { describe, fail, MobileNetError } from './errors';
+
+export type Preprocess = 'tfjs' | 'center-crop';
+
+/** Uncompressed pixels, row-major, interleaved channels (1 = grey, 3 = RGB, 4 = RGBA). */
+export interface RawPixels {
+  data: Uint8Array | Uint8ClampedArray;
+  width: number;
+  height: number;
+  channels: 1 | 3 | 4;
+}
+
+/**
+ * Anything `prepareImage` accepts: encoded image bytes (Buffer, Uint8Array or ArrayBuffer of a
+ * JPEG, PNG, WebP, GIF, TIFF, AVIF, … file), a path to such a file, raw pixels, or an
+ * already-prepared Float32Array of length R·R·3 (NHWC, used as is).
+ */
+export type ImageInput = Buffer | Uint8Array | ArrayBuffer | string | RawPixels | Float32Array;
+
+export interface PrepareOptions {
+  /** Output side R in pixels (default 224). */
+  resolution?: number;
+  /** Preprocessing mode (default 'tfjs'); see the module comment. */
+  preprocess?: Preprocess;
+  /** Decompression-bomb guard: images with more pixels (width·height) are refused with ERR_IMAGE_TOO_LARGE. */
+  maxPixels?: number;
+}
+
+/** Decoded 8-bit RGB pixels, row-major, 3 bytes per pixel. */
+export interface DecodedPixels {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export const DEFAULT_RESOLUTION = 224;
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+/** Larger outputs would be tens of megabytes per image and no MobileNet is trained for them. */
+const MAX_RESOLUTION = 4096;
+/** TF-slim's central_fraction for evaluation. */
+export const CENTER_CROP_FRACTION = 0.875;
+
+interface ResolvedOptions {
+  resolution: number;
+  preprocess: Preprocess;
+  maxPixels: number;
+}
+
+function resolveOptions(opts: unknown): ResolvedOptions {
+  if (opts === undefined || opts === null) opts = {};
+  if (typeof opts !== 'object' || Array.isArray(opts)) {
+    fail('ERR_INVALID_ARGUMENT', `image options must be an object, got ${describe(opts)}`);
+  }
+  const o = opts as PrepareOptions;
+  const resolution = o.resolution ?? DEFAULT_RESOLUTION;
+  if (typeof resolution !== 'number' || !Number.isInteger(resolution) || resolution < 1 || resolution > MAX_RESOLUTION) {
+    fail('ERR_INVALID_ARGUMENT', `resolution must be an integer from 1 to ${MAX_RESOLUTION}, got ${describe(resolution)}`);
+  }
+  const preprocess = o.preprocess ?? 'tfjs';
+  if (preprocess !== 'tfjs' && preprocess !== 'center-crop') {
+    fail('ERR_INVALID_ARGUMENT', `preprocess must be 'tfjs' or 'center-crop', got ${describe(preprocess)}`);
+  }
+  const maxPixels = o.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (typeof maxPixels !== 'number' || !Number.isSafeInteger(maxPixels) || maxPixels < 1) {
+    fail('ERR_INVALID_ARGUMENT', `maxPixels must be a positive integer, got ${describe(maxPixels)}`);
+  }
+  return { resolution, preprocess, maxPixels };
+}
+
+function isRawPixels(v: unknown): v is RawPixels {
+  return typeof v === 'object' && v !== null && !ArrayBuffer.isView(v) && 'data' in v && 'width' in v && 'height' in v;
+}
+
+function rawToRgb(raw: RawPixels, maxPixels: number): DecodedPixels {
+  const { data, width, height, channels } = raw;
+  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) {
+    fail('ERR_INVALID_ARGUMENT', `raw pixels: data must be a Uint8Array or Uint8ClampedArray, got ${describe(data)}`);
+  }
+  for (const [name, v] of [['width', width], ['height', height]] as const) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
+      fail('ERR_INVALID_ARGUMENT', `raw pixels: ${name} must be a positive integer, got ${describe(v)}`);
+    }
+  }
+  if (channels !== 1 && channels !== 3 && channels !== 4) {
+    fail('ERR_INVALID_ARGUMENT', `raw pixels: channels must be 1, 3 or 4, got ${describe(channels)}`);
+  }
+  if (width * height > maxPixels) {
+    fail('ERR_IMAGE_TOO_LARGE', `raw pixels: ${width}x${height} = ${width * height} pixels exceeds maxPixels = ${maxPixels}`);
+  }
+  const expected = width * height * channels;
+  if (data.length !== expected) {
+    fail(
+      'ERR_SHAPE',
+      `raw pixels: ${width}x${height}x${channels} needs data of length ${expected}, got ${data.length}`,
+    );
+  }
+  if (channels === 3) {
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height };
+  }
+  const n = width * height;
+  const rgb = new Uint8Array(n * 3);
+  for (let p = 0, s = 0, d = 0; p < n; p++, s += channels, d += 3) {
+    // Greyscale replicates; RGBA drops alpha without compositing (documented in the module comment).
+    const g = data[s];
+    rgb[d] = g;
+    rgb[d + 1] = channels === 1 ? g : data[s + 1];
+    rgb[d + 2] = channels === 1 ? g : data[s + 2];
+  }
+  return { data: rgb, width, height };
+}
+
+async function bytesFromPath(file: string): Promise<string> {
+  if (file.length === 0) fail('ERR_INVALID_ARGUMENT', 'expected an image file path, got an empty string');
+  let stat;
+  try {
+    stat = await fsp.stat(file);
+  } catch (err) {
+    return fail('ERR_INVALID_ARGUMENT', `no readable image file at ${JSON.stringify(file)}: ${(err as Error).message}`, err);
+  }
+  if (!stat.isFile()) fail('ERR_INVALID_ARGUMENT', `expected an image file, but ${JSON.stringify(file)} is not a regular file`);
+  return file;
+}
+
+async function decodeEncoded(source: Buffer | string, maxPixels: number): Promise<DecodedPixels> {
+  const what = typeof source === 'string' ? `the file ${JSON.stringify(source)}` : `a buffer of ${source.length} bytes`;
+  let result: { data: Buffer; info: { width: number; height: number; channels: number } };
+  try {
+    // failOn 'warning' (sharp's default, recommended for untrusted input) refuses truncated or
+    // damaged data instead of classifying a half-grey picture.
+    result = await sharp(source, { limitInputPixels: maxPixels, failOn: 'warning', pages: 1 })
+      .autoOrient()
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (/pixel limit/i.test(message)) {
+      return fail(
+        'ERR_IMAGE_TOO_LARGE',
+        `${what} holds an image larger than maxPixels = ${maxPixels} pixels (${message})`,
+        err,
+      );
+    }
+    return fail(
+      'ERR_INVALID_IMAGE',
+      `could not decode ${what} as an image (expected JPEG, PNG, WebP, GIF, TIFF, AVIF or another format sharp reads): ${message}`,
+      err,
+    );
+  }
+  const { data, info } = result;
+  if (info.width * info.height > maxPixels) {
+    // Orientation never changes the pixel count, but a format without size metadata could slip past sharp's check.
+    fail('ERR_IMAGE_TOO_LARGE', `${what} decodes to ${info.width}x${info.height}, more than maxPixels = ${maxPixels}`);
+  }
+  if (info.channels === 3 && data.length === info.width * info.height * 3) {
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+  }
+  if ((info.channels === 1 || info.channels === 4) && data.length === info.width * info.height * info.channels) {
+    return rawToRgb({ data, width: info.width, height: info.height, channels: info.channels }, maxPixels);
+  }
+  return fail(
+    'ERR_INVALID_IMAGE',
+    `${what} decoded to ${info.channels} channels of ${data.length} bytes for ${info.width}x${info.height}; expected RGB`,
+  );
+}
+
+/**
+ * Decode any accepted image input (except a prepared Float32Array) to 8-bit RGB pixels,
+ * orientation applied. Exposed so tests and tools can feed the very same pixels to other libraries.
+ */
+export async function decodePixels(input: ImageInput, maxPixels: number = DEFAULT_MAX_PIXELS): Promise<DecodedPixels> {
+  if (typeof maxPixels !== 'number' || !Number.isSafeInteger(maxPixels) || maxPixels < 1) {
+    fail('ERR_INVALID_ARGUMENT', `maxPixels must be a positive integer, got ${describe(maxPixels)}`);
+  }
+  if (typeof input === 'string') return decodeEncoded(await bytesFromPath(input), maxPixels);
+  if (input instanceof Float32Array) {
+    return fail('ERR_INVALID_ARGUMENT', `expected encoded image bytes, a file path or raw pixels, got ${describe(input)} (an already-prepared tensor has no pixels to decode)`);
+  }
+  let bytes: Buffer | undefined;
+  if (input instanceof Uint8Array) bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  else if (input instanceof ArrayBuffer) bytes = Buffer.from(input);
+  if (bytes) {
+    if (bytes.length === 0) fail('ERR_INVALID_IMAGE', 'expected encoded image bytes, got an empty buffer');
+    return decodeEncoded(bytes, maxPixels);
+  }
+  if (isRawPixels(input)) return rawToRgb(input, maxPixels);
+  return fail(
+    'ERR_INVALID_ARGUMENT',
+    `expected an image: a Buffer/Uint8Array of encoded bytes, a file path, raw pixels { data, width, height, channels } or a Float32Array; got ${describe(input)}`,
+  );
+}
+
+export interface CropBox {
+  top: number;
+  left: number;
+  height: number;
+  width: number;
+}
+
+/**
+ * Bilinear resize with TensorFlow's sampling rules, from an HWC image (or a crop box of it)
+ * into `out` at `outOffset`.
+ *
+ * Why hand-written: TF's `resize_bilinear` (legacy mode, half_pixel_centers = false) samples at
+ * `src = dst · (in − 1)/(out − 1)` with align_corners, or `src = dst · in/out` without, and does
+ * no antialiasing when shrinking. sharp/libvips, canvas and Pillow all sample at pixel centres
+ * and/or filter when downscaling, so none of them gives TF's numbers. This is the arithmetic of
+ * the tfjs-backend-cpu kernel (interpolate in double, store as float32), which makes the 'tfjs'
+ * mode match `tf.image.resizeBilinear` exactly.
+ *
+ * `lut`, when given, maps each (integer) source value before interpolation — used to normalise
+ * uint8 pixels on the fly without allocating a float copy of a large image.
+ */
+export function resizeBilinear(
+  src: ArrayLike<number>,
+  srcHeight: number,
+  srcWidth: number,
+  channels: number,
+  outHeight: number,
+  outWidth: number,
+  alignCorners: boolean,
+  options: { crop?: CropBox; lut?: Float32Array; out?: Float32Array; outOffset?: number } = {},
+): Float32Array {
+  const crop = options.crop ?? { top: 0, left: 0, height: srcHeight, width: srcWidth };
+  const out = options.out ?? new Float32Array(outHeight * outWidth * channels);
+  const lut = options.lut;
+  let o = options.outOffset ?? 0;
+  if (
+    crop.top < 0 || crop.left < 0 || crop.height < 1 || crop.width < 1 ||
+    crop.top + crop.height > srcHeight || crop.left + crop.width > srcWidth ||
+    src.length < srcHeight * srcWidth * channels || o + outHeight * outWidth * channels > out.length
+  ) {
+    fail('ERR_SHAPE', 'resizeBilinear: crop box or output buffer out of range');
+  }
+  const inH = crop.height;
+  const inW = crop.width;
+  const rowRatio = (alignCorners && outHeight > 1 ? inH - 1 : inH) / (alignCorners && outHeight > 1 ? outHeight - 1 : outHeight);
+  const colRatio = (alignCorners && outWidth > 1 ? inW - 1 : inW) / (alignCorners && outWidth > 1 ? outWidth - 1 : outWidth);
+  const rowStride = srcWidth * channels;
+
+  const colLeft = new Int32Array(outWidth);
+  const colRight = new Int32Array(outWidth);
+  const colFrac = new Float64Array(outWidth);
+  for (let c = 0; c < outWidth; c++) {
+    const f = colRatio * c;
+    const lo = Math.max(0, Math.floor(f));
+    const hi = Math.min(inW - 1, Math.ceil(f));
+    colFrac[c] = f - lo;
+    colLeft[c] = (crop.left + lo) * channels;
+    colRight[c] = (crop.left + hi) * channels;
+  }
+
+  for (let r = 0; r < outHeight; r++) {
+    const f = rowRatio * r;
+    const lo = Math.max(0, Math.floor(f));
+    const hi = Math.min(inH - 1, Math.ceil(f));
+    const rowFrac = f - lo;
+    const top = (crop.top + lo) * rowStride;
+    const bottom = (crop.top + hi) * rowStride;
+    for (let c = 0; c < outWidth; c++) {
+      const tl = top + colLeft[c];
+      const tr = top + colRight[c];
+      const bl = bottom + colLeft[c];
+      const br = bottom + colRight[c];
+      const cf = colFrac[c];
+      for (let d = 0; d < channels; d++) {
+        let topLeft = src[tl + d];
+        let topRight = src[tr + d];
+        let bottomLeft = src[bl + d];
+        let bottomRight = src[br + d];
+        if (lut) {
+          topLeft = lut[topLeft];
+          topRight = lut[topRight];
+          bottomLeft = lut[bottomLeft];
+          bottomRight = lut[bottomRight];
+        }
+        const t = topLeft + (topRight - topLeft) * cf;
+        const b = bottomLeft + (bottomRight - bottomLeft) * cf;
+        out[o++] = t + (b - t) * rowFrac;
+      }
+    }
+  }
+  return out;
+}
+
+/** TF.js mobilenet's per-pixel normalisation `x · (2/255) + (−1)` in float32, as a table. */
+const TFJS_LUT = (() => {
+  const k = Math.fround(2 / 255);
+  const lut = new Float32Array(256);
+  for (let x = 0; x < 256; x++) lut[x] = Math.fround(Math.fround(x * k) - 1);
+  return lut;
+})();
+
+/** TF `convert_image_dtype(uint8 → float32)`: `x · (1/255)` in float32, as a table. */
+const UNIT_LUT = (() => {
+  const k = Math.fround(1 / 255);
+  const lut = new Float32Array(256);
+  for (let x = 0; x < 256; x++) lut[x] = Math.fround(x * k);
+  return lut;
+})();
+
+/** TF `central_crop`: the box is computed in double and truncated to int, as TF does. */
+export function centralCropBox(height: number, width: number, fraction: number = CENTER_CROP_FRACTION): CropBox {
+  const top = Math.trunc((height - height * fraction) / 2);
+  const left = Math.trunc((width - width * fraction) / 2);
+  return { top, left, height: height - 2 * top, width: width - 2 * left };
+}
+
+/** Resize + normalise decoded pixels into `out` at `offset` (R·R·3 floats). */
+export function pixelsToTensor(
+  pixels: DecodedPixels,
+  resolution: number,
+  preprocess: Preprocess,
+  out: Float32Array = new Float32Array(resolution * resolution * 3),
+  offset = 0,
+): Float32Array {
+  const { data, width, height } = pixels;
+  if (preprocess === 'tfjs') {
+    resizeBilinear(data, height, width, 3, resolution, resolution, true, { lut: TFJS_LUT, out, outOffset: offset });
+  } else {
+    const crop = centralCropBox(height, width);
+    resizeBilinear(data, height, width, 3, resolution, resolution, false, { crop, lut: UNIT_LUT, out, outOffset: offset });
+    const end = offset + resolution * resolution * 3;
+    for (let i = offset; i < end; i++) out[i] = Math.fround(out[i] - 0.5) * 2;
+  }
+  return out;
+}
+
+async function prepareInto(input: ImageInput, o: ResolvedOptions, out: Float32Array | undefined, offset: number): Promise<Float32Array> {
+  const size = o.resolution * o.resolution * 3;
+  if (input instanceof Float32Array) {
+    if (input.length !== size) {
+      fail(
+        'ERR_SHAPE',
+        `a prepared image tensor must have length ${o.resolution}·${o.resolution}·3 = ${size} (NHWC, resolution ${o.resolution}), got ${input.length}`,
+      );
+    }
+    if (!out) return input;
+    out.set(input, offset);
+    return out;
+  }
+  const pixels = await decodePixels(input, o.maxPixels);
+  return pixelsToTensor(pixels, o.resolution, o.preprocess, out, offset);
+}
+
+/**
+ * One image → Float32Array of length R·R·3 (NHWC [R, R, 3], values in [-1, 1]).
+ * A Float32Array input of the right length is returned as is (no copy).
+ * Rejects with MobileNetError: ERR_INVALID_IMAGE (undecodable/empty bytes), ERR_IMAGE_TOO_LARGE,
+ * ERR_INVALID_ARGUMENT (not an image input, bad options, missing file), ERR_SHAPE (wrong lengths).
+ */
+export async function prepareImage(input: ImageInput, opts?: PrepareOptions): Promise<Float32Array> {
+  return prepareInto(input, resolveOptions(opts), undefined, 0);
+}
+
+/**
+ * Several images → one Float32Array [n, R, R, 3]. Decoding runs in parallel on sharp's (libuv)
+ * threads, a few images at a time so that a large batch does not hold every decoded image at once.
+ * If any image fails, the promise rejects (after in-flight work settles) with that image's error
+ * code and its index in the message.
+ */
+export async function prepareBatch(inputs: readonly ImageInput[], opts?: PrepareOptions): Promise<Float32Array> {
+  if (!Array.isArray(inputs)) {
+    fail('ERR_INVALID_ARGUMENT', `prepareBatch expects an array of images, got ${describe(inputs)}`);
+  }
+  const o = resolveOptions(opts);
+  const size = o.resolution * o.resolution * 3;
+  const out = new Float32Array(inputs.length * size);
+  const threads = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  const concurrency = Math.max(1, Math.min(inputs.length, threads, os.availableParallelism() * 2));
+  let next = 0;
+  const failures: Array<{ index: number; error: unknown }> = [];
+  const worker = async (): Promise<void> => {
+    while (failures.length === 0 && next < inputs.length) {
+      const index = next++;
+      try {
+        await prepareInto(inputs[index], o, out, index * size);
+      } catch (error) {
+        failures.push({ index, error });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  if (failures.length > 0) {
+    const { index, error } = failures.reduce((a, b) => (b.index < a.index ? b : a));
+    if (error instanceof MobileNetError) {
+      throw new MobileNetError(error.code, `image ${index} of ${inputs.length}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+  return out;
+}
