@@ -1,0 +1,327 @@
+// N-API glue only: argument unpacking, Promise plumbing, errors → JS. The engine lives in
+// native/engine and native/onednn and never sees a Node header.
+#include <napi.h>
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <dnnl.hpp>
+
+#include "../engine/executor.h"
+#include "../engine/network.h"
+#include "../engine/spec.h"
+#include "../onednn/backend.h"
+
+namespace {
+
+using mobilenet::ArchConfig;
+using mobilenet::Output;
+
+Napi::Error error_with_code(Napi::Env env, const std::string& code, const std::string& message) {
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("code", Napi::String::New(env, code));
+  return e;
+}
+
+[[noreturn]] void throw_code(Napi::Env env, const std::string& code, const std::string& message) {
+  throw error_with_code(env, code, message);
+}
+
+ArchConfig parse_config(const Napi::Object& o) {
+  Napi::Env env = o.Env();
+  auto num = [&](const char* key) {
+    Napi::Value v = o.Get(key);
+    if (!v.IsNumber()) throw_code(env, "ERR_INVALID_ARGUMENT", std::string("config.") + key + " must be a number");
+    return v.As<Napi::Number>().DoubleValue();
+  };
+  auto str = [&](const char* key) {
+    Napi::Value v = o.Get(key);
+    if (!v.IsString()) throw_code(env, "ERR_INVALID_ARGUMENT", std::string("config.") + key + " must be a string");
+    return v.As<Napi::String>().Utf8Value();
+  };
+  ArchConfig c;
+  c.alpha = num("alpha");
+  c.resolution = static_cast<int>(num("resolution"));
+  c.classes = static_cast<int>(num("classes"));
+  c.bn_epsilon = num("bnEpsilon");
+  std::string rule = str("channelRule"), pad = str("padding"), variant = str("variant");
+  if (rule == "keras") c.channel_rule = mobilenet::ChannelRule::Keras;
+  else if (rule == "slim") c.channel_rule = mobilenet::ChannelRule::Slim;
+  else throw_code(env, "ERR_INVALID_ARGUMENT", "unknown channelRule " + rule);
+  if (pad == "same") c.padding = mobilenet::PaddingMode::Same;
+  else if (pad == "symmetric") c.padding = mobilenet::PaddingMode::Symmetric;
+  else throw_code(env, "ERR_INVALID_ARGUMENT", "unknown padding " + pad);
+  if (variant == "mobilenet") c.variant = mobilenet::Variant::MobileNet;
+  else if (variant == "full-conv") c.variant = mobilenet::Variant::FullConv;
+  else if (variant == "shallow") c.variant = mobilenet::Variant::Shallow;
+  else throw_code(env, "ERR_INVALID_ARGUMENT", "unknown variant " + variant);
+  return c;
+}
+
+class Model;
+
+// Per-environment state, so the addon works in several worker_threads at once and each
+// environment stops its own executors when it goes away.
+struct AddonData {
+  Napi::FunctionReference model_ctor;
+  std::set<Model*> live;
+};
+
+// One inference call in flight: lives from submit (main thread) to settle (main thread).
+struct Call {
+  Napi::Promise::Deferred deferred;
+  Napi::Reference<Napi::Float32Array> input_ref, output_ref;
+  std::string error;
+  explicit Call(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+};
+
+class Model : public Napi::ObjectWrap<Model> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Model",
+                       {InstanceMethod<&Model::Infer>("infer"), InstanceMethod<&Model::Dispose>("dispose"),
+                        InstanceMethod<&Model::Stats>("stats")});
+  }
+
+  // new Model(config, tensors: Float32Array[], { threads, maxBatch, maxWaitUs })
+  explicit Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsArray())
+      throw_code(env, "ERR_INVALID_ARGUMENT", "Model(config, tensors[, options]) expects an object and an array");
+    ArchConfig cfg = parse_config(info[0].As<Napi::Object>());
+    Napi::Array arr = info[1].As<Napi::Array>();
+    std::vector<mobilenet::TensorView> views;
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      Napi::Value v = arr.Get(i);
+      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+        throw_code(env, "ERR_WEIGHTS", "weight tensor " + std::to_string(i) + " is not a Float32Array");
+      Napi::Float32Array f = v.As<Napi::Float32Array>();
+      views.push_back({f.Data(), f.ElementLength()});
+    }
+    mobilenet::ExecutorOptions opts;
+    if (info.Length() > 2 && info[2].IsObject()) {
+      Napi::Object o = info[2].As<Napi::Object>();
+      if (o.Get("threads").IsNumber()) opts.threads = o.Get("threads").As<Napi::Number>().Int32Value();
+      if (o.Get("maxBatch").IsNumber()) opts.max_batch = o.Get("maxBatch").As<Napi::Number>().Int32Value();
+      if (o.Get("maxWaitUs").IsNumber()) opts.max_wait_us = o.Get("maxWaitUs").As<Napi::Number>().Int32Value();
+    }
+    try {
+      auto net = std::make_shared<const mobilenet::Network>(cfg, views);
+      auto backend = std::make_unique<mobilenet::OnednnBackend>(net);
+      image_size_ = backend->image_size();
+      width_[0] = backend->output_width(Output::Probabilities);
+      width_[1] = backend->output_width(Output::Logits);
+      width_[2] = backend->output_width(Output::Embedding);
+      executor_ = std::make_unique<mobilenet::Executor>(std::move(backend), opts);
+    } catch (const std::invalid_argument& e) {
+      throw_code(env, "ERR_WEIGHTS", e.what());
+    } catch (const dnnl::error& e) {
+      throw_code(env, "ERR_NATIVE", std::string("oneDNN: ") + e.what());
+    } catch (const std::exception& e) {
+      throw_code(env, "ERR_NATIVE", e.what());
+    }
+    // Completions come back to this thread through one threadsafe function per model. It is
+    // referenced only while calls are pending, so an idle model never keeps the process alive.
+    tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "mobilenet",
+                                          0, 1);
+    tsfn_.Unref(env);
+    data_ = env.GetInstanceData<AddonData>();
+    data_->live.insert(this);
+  }
+
+  ~Model() override { Shutdown("model was garbage-collected"); }
+
+  // Stops the executor and releases the threadsafe function; used by the finaliser and env cleanup.
+  void Shutdown(const std::string& why) {
+    if (executor_) {
+      executor_->abort_and_join(why);
+      executor_.reset();
+    }
+    if (!released_) {
+      released_ = true;
+      tsfn_.Release();
+    }
+    if (data_) {
+      data_->live.erase(this);
+      data_ = nullptr;
+    }
+  }
+
+ private:
+  void Settle(Napi::Env env, Call* raw) {
+    std::unique_ptr<Call> call(raw);
+    if (env == nullptr) {
+      // The environment is being torn down: its handles are gone, so drop ours without touching them.
+      call->input_ref.SuppressDestruct();
+      call->output_ref.SuppressDestruct();
+      return;
+    }
+    Napi::HandleScope scope(env);
+    if (call->error.empty()) call->deferred.Resolve(call->output_ref.Value());
+    else call->deferred.Reject(error_with_code(env, "ERR_NATIVE", call->error).Value());
+    if (--pending_ == 0) {
+      Unref();
+      if (disposed_) StopWhenDrained();
+      else tsfn_.Unref(env);
+    }
+  }
+
+  // After dispose() with nothing pending: the executor thread frees the engine and exits.
+  void StopWhenDrained() {
+    if (executor_) executor_->request_stop();
+    if (!released_) {
+      released_ = true;
+      tsfn_.Release();
+    }
+  }
+
+  // infer(input: Float32Array, batch: number, output: 'probabilities'|'logits'|'embedding') → Promise<Float32Array>
+  Napi::Value Infer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto call = std::make_unique<Call>(env);
+    Napi::Promise promise = call->deferred.Promise();
+    if (disposed_ || !executor_) {
+      call->deferred.Reject(error_with_code(env, "ERR_DISPOSED", "the model has been disposed").Value());
+      return promise;
+    }
+    if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsString() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      call->deferred.Reject(
+          error_with_code(env, "ERR_INVALID_ARGUMENT", "infer(Float32Array, batch, output) got the wrong argument types")
+              .Value());
+      return promise;
+    }
+    Napi::Float32Array input = info[0].As<Napi::Float32Array>();
+    int64_t batch = info[1].As<Napi::Number>().Int64Value();
+    std::string kind = info[2].As<Napi::String>().Utf8Value();
+    int which = kind == "probabilities" ? 0 : kind == "logits" ? 1 : kind == "embedding" ? 2 : -1;
+    if (which < 0 || batch < 1 || batch > 65536 || input.ElementLength() != size_t(batch) * image_size_) {
+      call->deferred.Reject(error_with_code(env, "ERR_SHAPE",
+                                            "input has " + std::to_string(input.ElementLength()) +
+                                                " floats; expected batch × " + std::to_string(image_size_))
+                                .Value());
+      return promise;
+    }
+    Output output = which == 0 ? Output::Probabilities : which == 1 ? Output::Logits : Output::Embedding;
+    Napi::Float32Array result = Napi::Float32Array::New(env, size_t(batch) * width_[which]);
+    call->input_ref = Napi::Persistent(input);
+    call->output_ref = Napi::Persistent(result);
+
+    Call* raw = call.get();
+    auto tsfn = tsfn_;
+    mobilenet::Job job{input.Data(), int(batch), output, result.Data(), [raw, tsfn, this](const std::string& error) mutable {
+                         raw->error = error;
+                         // Fails only while the environment shuts down, when nobody is left to settle it.
+                         tsfn.NonBlockingCall(raw, [this](Napi::Env env, Napi::Function, Call* c) { Settle(env, c); });
+                       }};
+    if (pending_++ == 0) {
+      Ref();  // keep this object (and so the executor) alive while calls are pending
+      tsfn_.Ref(env);
+    }
+    if (!executor_->submit(std::move(job))) {
+      if (--pending_ == 0) {
+        Unref();
+        tsfn_.Unref(env);
+      }
+      call->deferred.Reject(error_with_code(env, "ERR_DISPOSED", "the model has been disposed").Value());
+      return promise;
+    }
+    call.release();
+    return promise;
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    if (!disposed_) {
+      disposed_ = true;
+      if (pending_ == 0) StopWhenDrained();
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    if (executor_) {
+      auto s = executor_->stats();
+      o.Set("batches", double(s.batches));
+      o.Set("images", double(s.images));
+      o.Set("jobs", double(s.jobs));
+      o.Set("queueDepth", double(executor_->queue_depth()));
+    }
+    o.Set("pending", double(pending_));
+    return o;
+  }
+
+  std::unique_ptr<mobilenet::Executor> executor_;
+  Napi::ThreadSafeFunction tsfn_;
+  AddonData* data_ = nullptr;
+  int image_size_ = 0;
+  int width_[3] = {0, 0, 0};
+  int64_t pending_ = 0;
+  bool disposed_ = false;
+  bool released_ = false;
+};
+
+// specLayers(config) → the native Table 1, for the test that keeps lib/spec.ts and spec.cc equal.
+Napi::Value SpecLayers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw_code(env, "ERR_INVALID_ARGUMENT", "specLayers(config)");
+  std::vector<mobilenet::LayerDesc> layers;
+  try {
+    layers = mobilenet::build_layers(parse_config(info[0].As<Napi::Object>()));
+  } catch (const std::invalid_argument& e) {
+    throw_code(env, "ERR_INVALID_ARGUMENT", e.what());
+  }
+  Napi::Array out = Napi::Array::New(env, layers.size());
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const auto& l = layers[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", l.name);
+    o.Set("type", mobilenet::layer_type_name(l.type));
+    o.Set("kernel", l.kernel);
+    o.Set("stride", l.stride);
+    o.Set("inChannels", l.in_channels);
+    o.Set("outChannels", l.out_channels);
+    o.Set("inSize", l.in_size);
+    o.Set("outSize", l.out_size);
+    o.Set("padBefore", l.pad_before);
+    o.Set("padAfter", l.pad_after);
+    o.Set("macs", double(l.macs));
+    o.Set("params", double(l.params));
+    out.Set(uint32_t(i), o);
+  }
+  return out;
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  const dnnl_version_t* v = dnnl_version();
+  o.Set("onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
+  o.Set("cpuRuntime", v->cpu_runtime == DNNL_RUNTIME_OMP ? "omp" : "other");
+  o.Set("isa", static_cast<double>(static_cast<int>(dnnl::get_effective_cpu_isa())));
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  env.SetInstanceData<AddonData>(data);  // deleted by N-API when the environment goes away
+  Napi::Function ctor = Model::Init(env);
+  data->model_ctor = Napi::Persistent(ctor);
+  exports.Set("Model", ctor);
+  exports.Set("specLayers", Napi::Function::New(env, SpecLayers));
+  exports.Set("info", Napi::Function::New(env, Info));
+  // Runs before the environment's objects are finalised: stop every executor thread so a
+  // worker_thread that exits never leaves a native thread touching freed state.
+  env.AddCleanupHook([data]() {
+    std::vector<Model*> models(data->live.begin(), data->live.end());
+    for (Model* m : models) m->Shutdown("the JavaScript environment is shutting down");
+  });
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(mobilenet_native, Init)

@@ -1,0 +1,41 @@
+// A loaded model: the spec plus BN-folded weights in oneDNN's plain layouts. Backend-independent.
+#pragma once
+#include <cstddef>
+#include <vector>
+
+#include "spec.h"
+
+namespace mobilenet {
+
+struct TensorView {
+  const float* data;
+  size_t size;
+};
+
+struct FoldedLayer {
+  size_t layer_index;          // into Network::layers()
+  std::vector<float> weights;  // conv/pw: OIHW; depthwise: G,O=1,I=1,H,W; fc: [classes][in_channels]
+  std::vector<float> bias;     // folded BN shift, or the classifier bias
+};
+
+class Network {
+ public:
+  // `tensors` holds, for each weighted layer in order: the kernel in TF layout (HWIO, or HWC1 for
+  // depthwise) then BN gamma, beta, moving_mean, moving_variance; the classifier gives kernel and bias.
+  // Throws std::invalid_argument naming the tensor on any size mismatch.
+  Network(const ArchConfig& cfg, const std::vector<TensorView>& tensors);
+
+  const ArchConfig& config() const { return cfg_; }
+  const std::vector<LayerDesc>& layers() const { return layers_; }
+  const std::vector<FoldedLayer>& folded() const { return folded_; }
+  int feature_width() const;  // channels entering the classifier
+  int classes() const { return cfg_.classes; }
+  static size_t expected_tensor_count(const std::vector<LayerDesc>& layers);
+
+ private:
+  ArchConfig cfg_;
+  std::vector<LayerDesc> layers_;
+  std::vector<FoldedLayer> folded_;
+};
+
+}  // namespace mobilenet

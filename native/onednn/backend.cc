@@ -1,0 +1,211 @@
+#include "backend.h"
+
+#include <cstring>
+#include <omp.h>
+#include <stdexcept>
+
+namespace mobilenet {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+namespace {
+constexpr size_t kMaxCachedPlans = 8;  // batch sizes kept ready; each holds its own activations
+}
+
+struct OnednnBackend::Plan {
+  int batch = 0;
+  std::vector<dnnl::primitive> prims;
+  std::vector<std::unordered_map<int, memory>> args;
+  memory input;       // user NHWC, handle set per run
+  memory embedding;   // pooled features, nc
+  memory logits;      // nc
+  memory probs;       // nc
+  memory scratchpad;  // shared by every primitive: they run one after another
+  size_t softmax_step = 0;
+};
+
+OnednnBackend::OnednnBackend(std::shared_ptr<const Network> net)
+    : net_(std::move(net)), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+  const auto& layers = net_->layers();
+  for (const auto& f : net_->folded()) {
+    const LayerDesc& l = layers[f.layer_index];
+    memory::desc wd;
+    if (l.type == LayerType::FullyConnected)
+      wd = memory::desc({l.out_channels, l.in_channels, 1, 1}, dt::f32, tag::oihw);
+    else if (l.type == LayerType::Depthwise)
+      wd = memory::desc({l.in_channels, 1, 1, l.kernel, l.kernel}, dt::f32, tag::goihw);
+    else
+      wd = memory::desc({l.out_channels, l.in_channels, l.kernel, l.kernel}, dt::f32, tag::oihw);
+    // oneDNN only reads through these handles; the Network owns the storage and outlives us.
+    plain_weights_.emplace_back(wd, engine_, const_cast<float*>(f.weights.data()));
+    biases_.emplace_back(memory::desc({l.out_channels}, dt::f32, tag::x), engine_, const_cast<float*>(f.bias.data()));
+  }
+  reordered_.resize(plain_weights_.size());
+}
+
+OnednnBackend::~OnednnBackend() = default;
+
+int OnednnBackend::output_width(Output output) const {
+  return output == Output::Embedding ? net_->feature_width() : net_->classes();
+}
+
+memory OnednnBackend::weights_for(size_t fi, const memory::desc& wanted) {
+  for (auto& [desc, mem] : reordered_[fi])
+    if (desc == wanted) return mem;
+  memory mem = plain_weights_[fi];
+  if (plain_weights_[fi].get_desc() != wanted) {
+    mem = memory(wanted, engine_);
+    dnnl::reorder(plain_weights_[fi], mem).execute(stream_, plain_weights_[fi], mem);
+    stream_.wait();
+  }
+  reordered_[fi].emplace_back(wanted, mem);
+  return mem;
+}
+
+OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
+  for (auto it = plans_.begin(); it != plans_.end(); ++it) {
+    if ((*it)->batch == batch) {
+      plans_.splice(plans_.begin(), plans_, it);
+      return *plans_.front();
+    }
+  }
+  auto plan = std::make_unique<Plan>();
+  plan->batch = batch;
+  const auto& layers = net_->layers();
+  const auto& cfg = net_->config();
+  const memory::dim N = batch;
+
+  // primitive_attr copies share one handle, so every primitive gets an attr of its own.
+  auto make_attr = [](bool relu6) {
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    if (relu6) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
+      attr.set_post_ops(ops);
+    }
+    return attr;
+  };
+  std::vector<memory::desc> scratch_descs;
+  auto add = [&](dnnl::primitive p, std::unordered_map<int, memory> a, const memory::desc& scratch) {
+    plan->prims.push_back(std::move(p));
+    plan->args.push_back(std::move(a));
+    scratch_descs.push_back(scratch);
+  };
+
+  plan->input = memory({{N, 3, cfg.resolution, cfg.resolution}, dt::f32, tag::nhwc}, engine_, nullptr);
+  memory cur = plan->input;
+  size_t fi = 0;
+  for (const auto& l : layers) {
+   try {
+    if (l.type == LayerType::Conv || l.type == LayerType::Depthwise || l.type == LayerType::Pointwise) {
+      const bool dw = l.type == LayerType::Depthwise;
+      memory::desc src_any({N, l.in_channels, l.in_size, l.in_size}, dt::f32, tag::any);
+      memory::desc dst_any({N, l.out_channels, l.out_size, l.out_size}, dt::f32, tag::any);
+      memory::desc w_any = dw ? memory::desc({l.in_channels, 1, 1, l.kernel, l.kernel}, dt::f32, tag::any)
+                              : memory::desc({l.out_channels, l.in_channels, l.kernel, l.kernel}, dt::f32, tag::any);
+      memory::desc b_desc({l.out_channels}, dt::f32, tag::x);
+      dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                        src_any, w_any, b_desc, dst_any, {l.stride, l.stride},
+                                        {l.pad_before, l.pad_before}, {l.pad_after, l.pad_after});
+      dnnl::convolution_forward::primitive_desc pd(d, make_attr(true), engine_);  // BN folded, ReLU6 fused
+      // With `any` layouts a layer's dst is normally the next layer's src; this reorder then happens
+      // only once, from the user's NHWC input into the first conv's layout.
+      if (pd.src_desc() != cur.get_desc()) {
+        memory converted(pd.src_desc(), engine_);
+        add(dnnl::reorder(cur, converted), {{DNNL_ARG_FROM, cur}, {DNNL_ARG_TO, converted}}, memory::desc());
+        cur = converted;
+      }
+      memory dst(pd.dst_desc(), engine_);
+      add(dnnl::convolution_forward(pd),
+          {{DNNL_ARG_SRC, cur}, {DNNL_ARG_WEIGHTS, weights_for(fi, pd.weights_desc())}, {DNNL_ARG_BIAS, biases_[fi]},
+           {DNNL_ARG_DST, dst}},
+          pd.scratchpad_desc());
+      cur = dst;
+      ++fi;
+    } else if (l.type == LayerType::Pool) {
+      memory::desc dst_any({N, l.in_channels, 1, 1}, dt::f32, tag::any);
+      dnnl::pooling_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_avg_exclude_padding,
+                                    cur.get_desc(), dst_any, {1, 1}, {l.in_size, l.in_size}, {0, 0}, {0, 0});
+      dnnl::pooling_forward::primitive_desc pd(d, make_attr(false), engine_);
+      memory dst(pd.dst_desc(), engine_);
+      add(dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, cur}, {DNNL_ARG_DST, dst}}, pd.scratchpad_desc());
+      cur = dst;
+      // Embedding as plain [N, C]: a reorder from whatever layout the pool chose.
+      plan->embedding = memory({{N, l.in_channels}, dt::f32, tag::nc}, engine_);
+      memory pooled_as_nc(memory::desc({N, l.in_channels, 1, 1}, dt::f32, tag::nchw), engine_,
+                          plan->embedding.get_data_handle());
+      add(dnnl::reorder(cur, pooled_as_nc), {{DNNL_ARG_FROM, cur}, {DNNL_ARG_TO, pooled_as_nc}}, memory::desc());
+    } else if (l.type == LayerType::FullyConnected) {
+      memory::desc w_any({l.out_channels, l.in_channels, 1, 1}, dt::f32, tag::any);
+      memory::desc b_desc({l.out_channels}, dt::f32, tag::x);
+      memory::desc dst_desc({N, l.out_channels}, dt::f32, tag::nc);
+      dnnl::inner_product_forward::desc d(dnnl::prop_kind::forward_inference, cur.get_desc(), w_any, b_desc, dst_desc);
+      dnnl::inner_product_forward::primitive_desc pd(d, make_attr(false), engine_);
+      if (pd.src_desc() != cur.get_desc()) {
+        memory converted(pd.src_desc(), engine_);
+        add(dnnl::reorder(cur, converted), {{DNNL_ARG_FROM, cur}, {DNNL_ARG_TO, converted}}, memory::desc());
+        cur = converted;
+      }
+      plan->logits = memory(pd.dst_desc(), engine_);
+      add(dnnl::inner_product_forward(pd),
+          {{DNNL_ARG_SRC, cur}, {DNNL_ARG_WEIGHTS, weights_for(fi, pd.weights_desc())}, {DNNL_ARG_BIAS, biases_[fi]},
+           {DNNL_ARG_DST, plan->logits}},
+          pd.scratchpad_desc());
+      ++fi;
+    } else if (l.type == LayerType::Softmax) {
+      dnnl::softmax_forward::desc d(dnnl::prop_kind::forward_inference, plan->logits.get_desc(), 1);
+      dnnl::softmax_forward::primitive_desc pd(d, make_attr(false), engine_);
+      plan->probs = memory(pd.dst_desc(), engine_);
+      plan->softmax_step = plan->prims.size();
+      add(dnnl::softmax_forward(pd), {{DNNL_ARG_SRC, plan->logits}, {DNNL_ARG_DST, plan->probs}}, pd.scratchpad_desc());
+    }
+   } catch (const dnnl::error& e) {
+    throw std::runtime_error("oneDNN could not set up layer " + l.name + " for batch " + std::to_string(batch) + ": " + e.what());
+   }
+  }
+
+  size_t scratch_bytes = 0;
+  for (const auto& d : scratch_descs) scratch_bytes = std::max(scratch_bytes, d.get_size());
+  plan->scratchpad = memory(memory::desc({static_cast<memory::dim>(scratch_bytes)}, dt::u8, tag::x), engine_);
+  for (size_t i = 0; i < plan->args.size(); ++i)
+    if (scratch_descs[i].get_size() > 0) plan->args[i][DNNL_ARG_SCRATCHPAD] = plan->scratchpad;
+
+  plans_.push_front(std::move(plan));
+  if (plans_.size() > kMaxCachedPlans) {
+    if (last_ == plans_.back().get()) last_ = nullptr;
+    plans_.pop_back();
+  }
+  return *plans_.front();
+}
+
+void OnednnBackend::forward(const float* input, int batch, bool softmax) {
+  if (batch < 1) throw std::invalid_argument("batch must be >= 1");
+  Plan& plan = plan_for(batch);
+  plan.input.set_data_handle(const_cast<float*>(input));
+  // Softmax is skipped when only logits or features are wanted; everything before it always runs.
+  size_t steps = softmax ? plan.prims.size() : plan.softmax_step;
+  for (size_t i = 0; i < steps; ++i) plan.prims[i].execute(stream_, plan.args[i]);
+  stream_.wait();
+  last_ = &plan;
+}
+
+const float* OnednnBackend::result(Output output) const {
+  if (!last_) throw std::logic_error("result() before forward()");
+  const memory& m = output == Output::Probabilities ? last_->probs : output == Output::Logits ? last_->logits : last_->embedding;
+  return static_cast<const float*>(m.get_data_handle());
+}
+
+void OnednnBackend::bind_thread(int threads) {
+  // Debian's oneDNN uses OpenMP: the team size is a per-thread setting of the calling thread.
+  if (threads > 0) omp_set_num_threads(threads);
+}
+
+int OnednnBackend::image_size() const {
+  const int r = net_->config().resolution;
+  return r * r * 3;
+}
+
+}  // namespace mobilenet
