@@ -18,8 +18,8 @@
  *   That is x/127.5 − 1 up to float rounding.
  *
  * Decoding: EXIF orientation is applied; greyscale, CMYK, palette, 16-bit and alpha images become
- * 8-bit sRGB RGB. An alpha channel is dropped, not composited (transparent pixels keep whatever
- * colour they store) — the same as TF.js `decodePng(…, 3)` and `tf.browser.fromPixels` on opaque data.
+ * 8-bit sRGB RGB. An alpha channel is dropped, not composited over any background: transparent
+ * pixels keep whatever colour they store, as with raw RGBA pixel input.
  * Animated GIF/WebP: the first frame.
  */
 import { promises as fsp } from 'fs';

@@ -49,7 +49,8 @@ function orient(p: { data: Uint8Array; width: number; height: number }, orientat
   return { data: out, width: ow, height: oh };
 }
 
-describe('image: decoding', () => {
+describe('image: decoding', function () {
+  this.timeout(60000);
   let dir: string;
   let variants: Variant[];
   let reference: { data: Uint8Array; width: number; height: number };
@@ -172,7 +173,8 @@ describe('image: decoding', () => {
   });
 });
 
-describe('image: preprocessing matches TensorFlow', () => {
+describe('image: preprocessing matches TensorFlow', function () {
+  this.timeout(60000);
   before(async () => {
     await tf.setBackend('cpu');
   });
@@ -242,7 +244,8 @@ describe('image: preprocessing matches TensorFlow', () => {
   });
 });
 
-describe('image: batches', () => {
+describe('image: batches', function () {
+  this.timeout(60000);
   it('prepareBatch equals single images concatenated, for mixed input kinds', async () => {
     const inputs = [
       demoPath('chelsea.png'),
