@@ -1,0 +1,23 @@
+{
+  # The same sources as CMakeLists.txt, for users who build with node-gyp (`npx node-gyp rebuild`).
+  # cmake-js is the primary build (it finds oneDNN through its CMake package); this file assumes
+  # the system oneDNN from Debian's libdnnl-dev in the default include and library paths.
+  "targets": [
+    {
+      "target_name": "mobilenet_native",
+      "sources": [
+        "native/engine/spec.cc",
+        "native/engine/network.cc",
+        "native/engine/executor.cc",
+        "native/onednn/backend.cc",
+        "native/addon/addon.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fopenmp", "-O3", "-Wall", "-Wextra"],
+      "libraries": ["-ldnnl", "-fopenmp"]
+    }
+  ]
+}
