@@ -8,13 +8,14 @@
  * shard + inputs + reference outputs) are cached under os.tmpdir(); bump FIXTURE_VERSION whenever the
  * way weights or inputs are generated changes.
  */
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { ArchSpec } from '../../lib/spec';
 
-export const FIXTURE_VERSION = 'v1';
+export const FIXTURE_VERSION = 'v2';
 export const FIXTURE_ROOT = path.join(os.tmpdir(), 'mobilenet-native-fixtures');
 
 let backendReady: Promise<void> | undefined;
@@ -238,20 +239,27 @@ export async function loadTfjsModelFromDir(dirOrModelJson: string): Promise<tf.L
 export interface ReferenceOutputs {
   probabilities: Float32Array;
   logits: Float32Array;
+  /** The global-average-pool output, [n, channels]. */
+  embedding: Float32Array;
 }
 
-/** Probabilities (the model output) and logits (conv_preds, before the softmax) for NHWC input. */
+/** Probabilities (the model output), logits (conv_preds, before the softmax) and the pooled features for NHWC input. */
 export async function runReference(model: tf.LayersModel, input: Float32Array, n: number): Promise<ReferenceOutputs> {
   await ensureCpuBackend();
   const [, h, w, ch] = model.inputs[0].shape as number[];
   const classesOf = (t: tf.Tensor) => t.shape[t.shape.length - 1];
-  const logitsModel = tf.model({ inputs: model.inputs, outputs: model.getLayer('conv_preds').output as tf.SymbolicTensor });
+  const pool = model.layers.find((l) => l.getClassName() === 'GlobalAveragePooling2D');
+  if (!pool) throw new Error('reference: the model has no GlobalAveragePooling2D layer');
+  // One extra model with three outputs, so the network runs once per batch.
+  const outputs = [model.outputs[0], model.getLayer('conv_preds').output as tf.SymbolicTensor, pool.output as tf.SymbolicTensor];
+  const multi = tf.model({ inputs: model.inputs, outputs });
   return tf.tidy(() => {
     const x = tf.tensor4d(input, [n, h, w, ch]);
-    const [probs, logits] = [model.predict(x) as tf.Tensor, logitsModel.predict(x) as tf.Tensor];
+    const [probs, logits, embedding] = multi.predict(x) as tf.Tensor[];
     return {
       probabilities: probs.reshape([n, classesOf(probs)]).dataSync() as Float32Array,
       logits: logits.reshape([n, classesOf(logits)]).dataSync() as Float32Array,
+      embedding: embedding.reshape([n, classesOf(embedding)]).dataSync() as Float32Array,
     };
   });
 }
@@ -304,6 +312,7 @@ export async function referenceFixture(arch: ArchSpec, seed: number, batch: numb
       writeF32(path.join(tmp, 'input.f32'), input);
       writeF32(path.join(tmp, 'probabilities.f32'), out.probabilities);
       writeF32(path.join(tmp, 'logits.f32'), out.logits);
+      writeF32(path.join(tmp, 'embedding.f32'), out.embedding);
       fs.writeFileSync(path.join(tmp, 'complete'), JSON.stringify({ arch, seed, batch, tfjs: tf.version.tfjs }));
     } finally {
       model.dispose();
@@ -326,6 +335,7 @@ export async function referenceFixture(arch: ArchSpec, seed: number, batch: numb
     input: readF32(path.join(dir, 'input.f32')),
     probabilities: readF32(path.join(dir, 'probabilities.f32')),
     logits: readF32(path.join(dir, 'logits.f32')),
+    embedding: readF32(path.join(dir, 'embedding.f32')),
     classes: arch.classes,
     referenceSeconds,
   };
@@ -365,4 +375,81 @@ export function maxAbs(a: Float32Array): number {
   let m = 0;
   for (const v of a) m = Math.max(m, Math.abs(v));
   return m;
+}
+
+/**
+ * The reference model's own tensors under the neutral names of lib/weights/types.ts (TF.js already
+ * stores HWIO / HWIM, the layouts that file documents). For configurations no file format carries
+ * (slim channel clamping, the Table 4/5 variants) this hands the engine exactly what TF.js ran.
+ */
+export function tensorsOfTfjsModel(model: tf.LayersModel): Map<string, Float32Array> {
+  const tensors = new Map<string, Float32Array>();
+  for (const layer of model.layers) {
+    for (const w of layer.weights) {
+      const name = w.originalName.replace(/:0$/, '');
+      tensors.set(name, w.read().dataSync() as Float32Array);
+    }
+  }
+  return tensors;
+}
+
+export interface RealReference extends ReferenceOutputs {
+  input: Float32Array;
+  batch: number;
+  resolution: number;
+  classes: number;
+  referenceSeconds: number;
+}
+
+/**
+ * TF.js outputs of an existing model.json (e.g. the real α=0.75 model) on `batch` seeded random
+ * inputs, cached like the fixtures; the key hashes model.json and the shard sizes so a changed model
+ * never reuses stale outputs.
+ */
+export async function realModelReference(dirOrModelJson: string, seed: number, batch: number): Promise<RealReference> {
+  const modelJson = dirOrModelJson.endsWith('.json') ? dirOrModelJson : path.join(dirOrModelJson, 'model.json');
+  const text = fs.readFileSync(modelJson);
+  const hash = crypto.createHash('sha256').update(text);
+  const json = JSON.parse(text.toString('utf8'));
+  for (const group of json.weightsManifest as tf.io.WeightsManifestConfig)
+    for (const p of group.paths) hash.update(`${p}:${fs.statSync(path.join(path.dirname(modelJson), p)).size}`);
+  const dir = path.join(FIXTURE_ROOT, `${FIXTURE_VERSION}_real_${path.basename(path.dirname(modelJson))}_${hash.digest('hex').slice(0, 16)}_s${seed}_b${batch}`);
+  let referenceSeconds = 0;
+  if (!fs.existsSync(path.join(dir, 'complete'))) {
+    const t0 = process.hrtime.bigint();
+    const model = await loadTfjsModelFromDir(modelJson);
+    try {
+      const resolution = model.inputs[0].shape[1] as number;
+      const input = randomInput(batch, resolution, seed);
+      const out = await runReference(model, input, batch);
+      const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+      fs.mkdirSync(tmp, { recursive: true });
+      writeF32(path.join(tmp, 'input.f32'), input);
+      writeF32(path.join(tmp, 'probabilities.f32'), out.probabilities);
+      writeF32(path.join(tmp, 'logits.f32'), out.logits);
+      writeF32(path.join(tmp, 'embedding.f32'), out.embedding);
+      fs.writeFileSync(path.join(tmp, 'complete'), JSON.stringify({ modelJson, seed, batch, resolution, tfjs: tf.version.tfjs }));
+      fs.rmSync(dir, { recursive: true, force: true });
+      try {
+        fs.renameSync(tmp, dir);
+      } catch {
+        fs.rmSync(tmp, { recursive: true, force: true });
+      }
+    } finally {
+      model.dispose();
+    }
+    referenceSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  }
+  const meta = JSON.parse(fs.readFileSync(path.join(dir, 'complete'), 'utf8'));
+  const probabilities = readF32(path.join(dir, 'probabilities.f32'));
+  return {
+    input: readF32(path.join(dir, 'input.f32')),
+    probabilities,
+    logits: readF32(path.join(dir, 'logits.f32')),
+    embedding: readF32(path.join(dir, 'embedding.f32')),
+    batch,
+    resolution: meta.resolution,
+    classes: probabilities.length / batch,
+    referenceSeconds,
+  };
 }
