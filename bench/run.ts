@@ -1,0 +1,141 @@
+/**
+ * `npm run bench`: our engine, onnxruntime-node (on our ONNX export of the same weights), TF.js wasm and
+ * TF.js CPU (batch 1 only), each configuration × engine in its own child process so RSS is separable,
+ * plus oneDNN's sgemm peak measured in the same run. Writes bench/results/latest.{json,md} and latency.svg.
+ *
+ *   node dist/bench/run.js [--quick] [--alpha 1,0.5] [--resolution 224] [--engines a,b] [--threads 2]
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ENGINES, macsOf, type ChildArgs, type ChildResult, type EngineName } from './common';
+import { markdown, svgChart } from './report';
+
+export interface EngineResult extends Omit<ChildResult, 'probabilities'> {
+  maxProbDiff?: number;
+}
+
+export interface ConfigResult {
+  alpha: number;
+  resolution: number;
+  macs: number;
+  engines: EngineResult[];
+  ratios: { batch1VsOrt?: number; batch32VsOrt?: number; wasmVsOurs?: number; concurrentVsBatch32?: number };
+}
+
+export interface BenchResults {
+  date: string;
+  machine: string;
+  threads: number;
+  seed: number;
+  quick: boolean;
+  sgemm: { gflops: number; n: number; threads: number };
+  configs: ConfigResult[];
+  failures: string[];
+}
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const RESULTS = path.join(ROOT, 'bench', 'results');
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function list(name: string, fallback: number[]): number[] {
+  const v = arg(name);
+  if (!v) return fallback;
+  const out = v.split(',').map(Number);
+  if (out.some((x) => !Number.isFinite(x))) throw new Error(`--${name} takes comma-separated numbers, got '${v}'`);
+  return out;
+}
+
+/** Builds (once) and runs the sgemm probe: a standalone C++ program linked against the same libdnnl. */
+function sgemmPeak(threads: number, seconds: number): BenchResults['sgemm'] {
+  const exe = path.join(ROOT, 'scratch', 'sgemm_peak');
+  const src = path.join(ROOT, 'bench', 'sgemm_peak.cc');
+  if (!fs.existsSync(exe) || fs.statSync(exe).mtimeMs < fs.statSync(src).mtimeMs) {
+    fs.mkdirSync(path.dirname(exe), { recursive: true });
+    execFileSync('g++', ['-O2', '-fopenmp', src, '-ldnnl', '-o', exe], { stdio: 'inherit' });
+  }
+  const out = execFileSync(exe, [String(seconds)], { env: { ...process.env, OMP_NUM_THREADS: String(threads) } }).toString();
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+function runChild(a: ChildArgs): ChildResult {
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'engine.js'), JSON.stringify(a)], {
+    env: { ...process.env, OMP_NUM_THREADS: String(a.threads) }, maxBuffer: 64 << 20, timeout: 600_000,
+  });
+  if (r.status !== 0) throw new Error(`${a.engine} α=${a.alpha}/${a.resolution} failed (${r.status ?? r.signal}): ${r.stderr.toString().trim().split('\n').slice(-3).join(' | ')}`);
+  return JSON.parse(r.stdout.toString().trim().split('\n').pop()!);
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const threads = Number(arg('threads') ?? 2);
+  const seed = 1;
+  let pairs: Array<[number, number]> = [];
+  const alphas = list('alpha', [1, 0.75, 0.5, 0.25]);
+  const resolutions = list('resolution', [224, 192, 160, 128]);
+  if (quick && !arg('alpha') && !arg('resolution')) pairs = [[1, 224], [0.25, 128]];
+  else for (const a of alphas) for (const r of resolutions) pairs.push([a, r]);
+  const engines = (arg('engines')?.split(',') ?? [...ENGINES]) as EngineName[];
+  for (const e of engines) if (!ENGINES.includes(e)) throw new Error(`unknown engine ${e}; known: ${ENGINES.join(', ')}`);
+
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const results: BenchResults = {
+    date: new Date().toISOString(), machine: `${cpu}, ${os.cpus().length} logical CPUs, load ${os.loadavg()[0].toFixed(1)}`,
+    threads, seed, quick, sgemm: sgemmPeak(threads, quick ? 2 : 4), configs: [], failures: [],
+  };
+  console.log(`sgemm peak (oneDNN, ${threads} threads): ${results.sgemm.gflops.toFixed(1)} GFLOP/s`);
+
+  for (const [alpha, resolution] of pairs) {
+    const macs = macsOf(alpha, resolution);
+    const config: ConfigResult = { alpha, resolution, macs, engines: [], ratios: {} };
+    let ours: number[] | undefined;
+    for (const engine of engines) {
+      try {
+        const child = runChild({ engine, alpha, resolution, seed, threads, quick, checkImages: 2 });
+        const { probabilities, ...rest } = child;
+        const entry: EngineResult = rest;
+        if (engine === 'mobilenet-native') ours = probabilities;
+        else if (ours) entry.maxProbDiff = probabilities.reduce((m, p, i) => Math.max(m, Math.abs(p - ours![i])), 0);
+        config.engines.push(entry);
+        const gflops = rest.batch32 ? (2 * macs * rest.batch32.imagesPerSecond) / 1e9 : undefined;
+        console.log(`α=${alpha} ${resolution}px ${engine.padEnd(16)} b1 ${rest.batch1!.median.toFixed(2)} ms (p99 ${rest.batch1!.p99.toFixed(2)})`
+          + (rest.batch32 ? `  b32 ${rest.batch32.imagesPerSecond.toFixed(1)} img/s (${((gflops! / results.sgemm.gflops) * 100).toFixed(0)} % of peak)` : '')
+          + (rest.concurrent64 ? `  64×b1 ${rest.concurrent64.imagesPerSecond.toFixed(1)} img/s in ${rest.concurrent64.batches} batches` : '')
+          + `  RSS ${rest.rssPeakMB.toFixed(0)} MB  load ${rest.loadMs.toFixed(0)} ms`
+          + (entry.maxProbDiff !== undefined ? `  max|Δp| ${entry.maxProbDiff.toExponential(1)}` : ''));
+      } catch (e) {
+        results.failures.push((e as Error).message);
+        console.error((e as Error).message);
+      }
+    }
+    const by = (n: EngineName) => config.engines.find((e) => e.engine === n);
+    const me = by('mobilenet-native'), ort = by('onnxruntime'), wasm = by('tfjs-wasm');
+    if (me?.batch1 && ort?.batch1) config.ratios.batch1VsOrt = me.batch1.median / ort.batch1.median;
+    if (me?.batch32 && ort?.batch32) config.ratios.batch32VsOrt = me.batch32.imagesPerSecond / ort.batch32.imagesPerSecond;
+    if (me?.batch1 && wasm?.batch1) config.ratios.wasmVsOurs = wasm.batch1.median / me.batch1.median;
+    if (me?.batch32 && me.concurrent64) config.ratios.concurrentVsBatch32 = me.concurrent64.imagesPerSecond / me.batch32.imagesPerSecond;
+    const x = config.ratios;
+    console.log(`  ratios: b1 ours/ort ${x.batch1VsOrt?.toFixed(2) ?? '–'} (target ≤ 0.9)  b32 ours/ort ${x.batch32VsOrt?.toFixed(2) ?? '–'} (≥ 1.1)`
+      + `  wasm/ours ${x.wasmVsOurs?.toFixed(1) ?? '–'} (≥ 20)  64-concurrent/b32 ${x.concurrentVsBatch32?.toFixed(2) ?? '–'} (≥ 0.9)`);
+    results.configs.push(config);
+  }
+
+  fs.mkdirSync(RESULTS, { recursive: true });
+  fs.writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  fs.writeFileSync(path.join(RESULTS, 'latest.md'), markdown(results));
+  fs.writeFileSync(path.join(RESULTS, 'latency.svg'), await svgChart(results));
+  console.log(`wrote ${path.relative(process.cwd(), RESULTS)}/latest.{json,md} and latency.svg`);
+  if (results.failures.length) process.exitCode = 1;
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error((e as Error).stack ?? e);
+    process.exit(1);
+  });
+}
