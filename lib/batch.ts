@@ -1,0 +1,430 @@
+/**
+ * Batch jobs: classify or embed every image of a directory tree, glob or list file into a JSONL or
+ * CSV file, resumably.
+ *
+ * Memory stays flat however many images there are: paths are streamed (fs.opendir walk, readline
+ * over a list file), decoding runs a fixed number of images ahead of inference through a bounded
+ * queue, and records are written as soon as they exist. The one structure that grows is the set of
+ * files already recorded when resuming (one string per done file).
+ *
+ * Crash safety: each record is one line (JSONL) or one CSV record, written with a single
+ * write(2) on an O_APPEND descriptor, so a kill -9 loses at most the images in flight. A trailing
+ * partial record (power loss, full disk) is cut off when the job is resumed. Resuming reads the
+ * existing output and skips every file it already names, error records included.
+ */
+import * as fs from 'fs';
+import { promises as fsp } from 'fs';
+import * as path from 'path';
+import * as readline from 'readline';
+import { Minimatch } from 'minimatch';
+import { describe, fail, MobileNetError } from './errors';
+import { prepareImage, type Preprocess } from './image';
+import { topK, type ClassScore } from './labels';
+import type { MobileNet } from './model';
+
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif'];
+
+export type OutputFormat = 'jsonl' | 'csv';
+
+export interface BatchProgress {
+  /** Images recorded in this run (results + errors). */
+  processed: number;
+  errors: number;
+  /** Files skipped because the output already had them. */
+  skipped: number;
+  /** Images per second in this run so far. */
+  rate: number;
+}
+
+export interface BatchOptions {
+  /** A directory (walked recursively), a glob pattern, a list file (one path per line) or one image. */
+  input: string;
+  /** Output file; .jsonl/.ndjson or .csv. Appended to and resumed from if it exists. */
+  out: string;
+  model: MobileNet;
+  /** Write the pooled features instead of top-k labels. */
+  embed?: boolean;
+  /** Labels per image (default 5). */
+  topk?: number;
+  preprocess?: Preprocess;
+  /** Images decoded at once (default 4). */
+  concurrency?: number;
+  /** Most images per forward pass (default 16). */
+  batchSize?: number;
+  /** File extensions taken from directories (default IMAGE_EXTENSIONS); globs and list files are taken as given. */
+  extensions?: string[];
+  /** Aborting stops reading new files; in-flight images are finished and written. */
+  signal?: AbortSignal;
+  onProgress?: (p: BatchProgress) => void;
+  /** Warnings (skipped damaged records on resume, …). */
+  onWarning?: (message: string) => void;
+}
+
+export interface BatchSummary extends BatchProgress {
+  seconds: number;
+  /** True when stopped by the signal before the input was exhausted. */
+  stopped: boolean;
+  out: string;
+  format: OutputFormat;
+}
+
+export function outputFormat(out: string): OutputFormat {
+  if (typeof out !== 'string' || out.length === 0) fail('ERR_INVALID_ARGUMENT', `--out must be a file path, got ${describe(out)}`);
+  const ext = path.extname(out).toLowerCase();
+  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
+  if (ext === '.csv') return 'csv';
+  return fail('ERR_INVALID_ARGUMENT', `--out must end in .jsonl, .ndjson or .csv (the format is taken from the name), got ${JSON.stringify(out)}`);
+}
+
+const GLOB_MAGIC = /[*?[\]{}]/;
+
+/** Depth-first walk without following directory symlinks (no cycles); file symlinks are yielded. */
+async function* walk(root: string, accept: (name: string) => boolean): AsyncGenerator<string> {
+  const stack = [root];
+  while (stack.length > 0) {
+    const dir = stack.pop() as string;
+    let handle: fs.Dir;
+    try {
+      handle = await fsp.opendir(dir);
+    } catch {
+      continue; // unreadable subdirectory: nothing to record for it
+    }
+    for await (const entry of handle) {
+      const p = path.join(dir, entry.name);
+      if (entry.isDirectory()) stack.push(p);
+      else if ((entry.isFile() || entry.isSymbolicLink()) && accept(entry.name)) yield p;
+    }
+  }
+}
+
+async function* readList(listFile: string): AsyncGenerator<string> {
+  const base = path.dirname(listFile);
+  const rl = readline.createInterface({ input: fs.createReadStream(listFile), crlfDelay: Infinity });
+  for await (const raw of rl) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    yield path.isAbsolute(line) ? line : path.join(base, line);
+  }
+}
+
+/**
+ * The image paths of a batch input, streamed. A directory is walked (files with an image extension),
+ * an existing file with an image extension is the one image, any other existing file is a list of
+ * paths (relative ones are relative to the list file), and a path that does not exist but has glob
+ * characters is a glob pattern.
+ */
+export async function* listInputs(input: string, extensions: readonly string[] = IMAGE_EXTENSIONS): AsyncGenerator<string> {
+  if (typeof input !== 'string' || input.length === 0) fail('ERR_INVALID_ARGUMENT', `the batch input must be a directory, glob or list file, got ${describe(input)}`);
+  const exts = new Set(extensions.map((e) => (e.startsWith('.') ? e : '.' + e).toLowerCase()));
+  const accept = (name: string): boolean => exts.has(path.extname(name).toLowerCase());
+  let stat: fs.Stats | undefined;
+  try {
+    stat = await fsp.stat(input);
+  } catch {
+    stat = undefined;
+  }
+  if (stat?.isDirectory()) {
+    yield* walk(input, accept);
+    return;
+  }
+  if (stat?.isFile()) {
+    if (accept(input)) yield input;
+    else yield* readList(input);
+    return;
+  }
+  if (!GLOB_MAGIC.test(input)) fail('ERR_INVALID_ARGUMENT', `batch input ${JSON.stringify(input)} does not exist (expected a directory, a list file or a glob pattern)`);
+  const pattern = path.normalize(input).split(path.sep).join('/');
+  const parts = pattern.split('/');
+  const firstMagic = parts.findIndex((p) => GLOB_MAGIC.test(p));
+  const base = parts.slice(0, firstMagic).join('/') || (pattern.startsWith('/') ? '/' : '.');
+  const mm = new Minimatch(pattern, { dot: false });
+  for await (const p of walk(base, () => true)) {
+    const rel = (base === '.' ? path.relative('.', p) : p).split(path.sep).join('/');
+    if (mm.match(rel)) yield p;
+  }
+}
+
+/** RFC 4180 field: quoted when it holds a comma, quote or line break. */
+function csvField(v: string | number): string {
+  const s = String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function parseCsvRecord(line: string): string[] {
+  const fields: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      fields.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  fields.push(cur);
+  return fields;
+}
+
+function csvHeader(embed: boolean, topk: number, width: number): string[] {
+  const head = ['file', 'error_code', 'error_message'];
+  if (embed) for (let i = 0; i < width; i++) head.push(`e${i}`);
+  else for (let i = 1; i <= topk; i++) head.push(`label_${i}`, `index_${i}`, `prob_${i}`);
+  return head;
+}
+
+/** Shortest decimal that reads back as the same float32. */
+const f32 = (x: number): number => Number(x.toPrecision(9));
+
+interface Resume {
+  done: Set<string>;
+  /** The output is new or empty (CSV needs its header). */
+  empty: boolean;
+}
+
+/**
+ * Reads an existing output: the files it records, after cutting off a trailing partial record.
+ * Checks that it was written in the same mode (labels vs embeddings, CSV columns).
+ */
+async function readExisting(out: string, format: OutputFormat, header: string[], embed: boolean, warn: (m: string) => void): Promise<Resume> {
+  const done = new Set<string>();
+  let size: number;
+  try {
+    size = (await fsp.stat(out)).size;
+  } catch {
+    return { done, empty: true };
+  }
+  let offset = 0;
+  let lastEnd = 0;
+  let inQuotes = false;
+  let pending: Buffer[] = [];
+  let recordIndex = 0;
+  let damaged = 0;
+  const handle = (text: string): void => {
+    const index = recordIndex++;
+    if (text.trim() === '') return;
+    if (format === 'csv') {
+      const fields = parseCsvRecord(text.replace(/\r$/, ''));
+      if (index === 0) {
+        if (fields.join(',') !== header.join(','))
+          fail('ERR_INVALID_ARGUMENT', `${out} has the columns ${fields.slice(0, 6).join(',')}${fields.length > 6 ? ',…' : ''}; this run writes ${header.slice(0, 6).join(',')}${header.length > 6 ? ',…' : ''} (same --embed/--topk/model needed to resume, or choose another --out)`);
+        return;
+      }
+      if (fields.length === header.length && fields[0] !== '') done.add(path.resolve(fields[0]));
+      else damaged++;
+      return;
+    }
+    let rec: { file?: unknown; top?: unknown; embedding?: unknown; error?: unknown };
+    try {
+      rec = JSON.parse(text);
+    } catch {
+      damaged++;
+      return;
+    }
+    if (!rec || typeof rec.file !== 'string') {
+      damaged++;
+      return;
+    }
+    if ((embed && rec.top !== undefined) || (!embed && rec.embedding !== undefined))
+      fail('ERR_INVALID_ARGUMENT', `${out} holds ${embed ? 'top-k labels' : 'embeddings'} but this run writes ${embed ? 'embeddings (--embed)' : 'top-k labels'}; choose another --out`);
+    done.add(path.resolve(rec.file));
+  };
+  for await (const chunk of fs.createReadStream(out) as AsyncIterable<Buffer>) {
+    let start = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i];
+      // Byte-level scan is safe for UTF-8: '"' and '\n' never occur inside multi-byte characters.
+      if (format === 'csv' && b === 0x22) inQuotes = !inQuotes;
+      else if (b === 0x0a && !inQuotes) {
+        pending.push(chunk.subarray(start, i));
+        handle(Buffer.concat(pending).toString('utf8'));
+        pending = [];
+        start = i + 1;
+        lastEnd = offset + i + 1;
+      }
+    }
+    if (start < chunk.length) pending.push(Buffer.from(chunk.subarray(start)));
+    offset += chunk.length;
+  }
+  if (lastEnd < size) {
+    warn(`${out}: removed a partial last record (${size - lastEnd} bytes) left by an interrupted run`);
+    await fsp.truncate(out, lastEnd);
+  }
+  if (damaged > 0) warn(`${out}: ${damaged} damaged record(s) ignored; their files will be processed again`);
+  return { done, empty: lastEnd === 0 };
+}
+
+/** A bounded FIFO: put() waits while full, take() waits while empty and not closed. */
+class BoundedQueue<T> {
+  private items: T[] = [];
+  private closed = false;
+  private putWaiters: Array<() => void> = [];
+  private takeWaiters: Array<() => void> = [];
+  constructor(private readonly capacity: number) {}
+
+  async put(item: T): Promise<void> {
+    while (this.items.length >= this.capacity) await new Promise<void>((r) => this.putWaiters.push(r));
+    this.items.push(item);
+    this.takeWaiters.shift()?.();
+  }
+
+  /** Up to `max` items, at least one unless the queue is closed and empty. */
+  async take(max: number): Promise<T[]> {
+    while (this.items.length === 0 && !this.closed) await new Promise<void>((r) => this.takeWaiters.push(r));
+    const got = this.items.splice(0, max);
+    for (const w of this.putWaiters.splice(0, got.length)) w();
+    return got;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const w of this.takeWaiters.splice(0)) w();
+  }
+}
+
+function errorOf(e: unknown): { code: string; message: string } {
+  if (e instanceof MobileNetError) return { code: e.code, message: e.message };
+  const err = e as Error & { code?: unknown };
+  return { code: typeof err?.code === 'string' ? err.code : 'ERR_NATIVE', message: err?.message ?? String(e) };
+}
+
+/** Runs a batch job to the end (or until the signal aborts) and returns its summary. */
+export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
+  const { model, out } = opts;
+  const format = outputFormat(out);
+  const embed = opts.embed === true;
+  const classes = model.arch.classes;
+  const topk = opts.topk ?? 5;
+  if (!Number.isInteger(topk) || topk < 1 || topk > classes) fail('ERR_INVALID_ARGUMENT', `topk must be an integer from 1 to ${classes}, got ${describe(topk)}`);
+  const concurrency = opts.concurrency ?? 4;
+  const batchSize = opts.batchSize ?? 16;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) fail('ERR_INVALID_ARGUMENT', `concurrency must be an integer from 1 to 256, got ${describe(concurrency)}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1024) fail('ERR_INVALID_ARGUMENT', `batch size must be an integer from 1 to 1024, got ${describe(batchSize)}`);
+  const warn = opts.onWarning ?? (() => undefined);
+  const width = model.featureWidth;
+  const R = model.arch.resolution;
+  const header = csvHeader(embed, topk, width);
+
+  const source = listInputs(opts.input, opts.extensions);
+  // Fail on a bad input before touching the output file.
+  const first = await source.next();
+  const resume = await readExisting(out, format, header, embed, warn);
+  let fd: number;
+  try {
+    fd = fs.openSync(out, 'a');
+  } catch (e) {
+    return fail('ERR_INVALID_ARGUMENT', `cannot open ${out} for appending: ${(e as Error).message}`, e);
+  }
+  const write = (line: string): void => {
+    fs.writeSync(fd, line);
+  };
+  if (format === 'csv' && resume.empty) write(header.map(csvField).join(',') + '\n');
+
+  const started = process.hrtime.bigint();
+  const progress: BatchProgress = { processed: 0, errors: 0, skipped: 0, rate: 0 };
+  const report = (): void => {
+    const s = Number(process.hrtime.bigint() - started) / 1e9;
+    progress.rate = s > 0 ? progress.processed / s : 0;
+    opts.onProgress?.({ ...progress });
+  };
+
+  const writeError = (file: string, e: unknown): void => {
+    const error = errorOf(e);
+    if (format === 'jsonl') write(JSON.stringify({ file, error }) + '\n');
+    else write([file, error.code, error.message.replace(/[\r\n]+/g, ' '), ...new Array(header.length - 3).fill('')].map(csvField).join(',') + '\n');
+    progress.processed++;
+    progress.errors++;
+  };
+  const writeTop = (file: string, top: ClassScore[]): void => {
+    if (format === 'jsonl') write(JSON.stringify({ file, top: top.map((s) => ({ className: s.className, classIndex: s.classIndex, probability: f32(s.probability) })) }) + '\n');
+    else write([file, '', '', ...top.flatMap((s) => [s.className, s.classIndex, f32(s.probability)])].map(csvField).join(',') + '\n');
+    progress.processed++;
+  };
+  const writeEmbedding = (file: string, v: Float32Array): void => {
+    const values = Array.from(v, f32);
+    if (format === 'jsonl') write(JSON.stringify({ file, embedding: values }) + '\n');
+    else write([file, '', '', ...values].map(csvField).join(',') + '\n');
+    progress.processed++;
+  };
+
+  let stopped = false;
+  let pendingFirst: IteratorResult<string> | undefined = first;
+  const nextPath = async (): Promise<string | undefined> => {
+    for (;;) {
+      if (opts.signal?.aborted) {
+        stopped = true;
+        return undefined;
+      }
+      let r: IteratorResult<string>;
+      if (pendingFirst) {
+        r = pendingFirst;
+        pendingFirst = undefined;
+      } else r = await source.next();
+      if (r.done) return undefined;
+      if (resume.done.has(path.resolve(r.value))) {
+        progress.skipped++;
+        continue;
+      }
+      return r.value;
+    }
+  };
+
+  const queue = new BoundedQueue<{ file: string; tensor: Float32Array }>(batchSize * 2);
+  const decoder = async (): Promise<void> => {
+    for (let file = await nextPath(); file !== undefined; file = await nextPath()) {
+      let tensor: Float32Array;
+      try {
+        tensor = await prepareImage(file, { resolution: R, preprocess: opts.preprocess });
+      } catch (e) {
+        writeError(file, e);
+        report();
+        continue;
+      }
+      await queue.put({ file, tensor });
+    }
+  };
+  const size = R * R * 3;
+  const inference = async (): Promise<void> => {
+    for (let items = await queue.take(batchSize); items.length > 0; items = await queue.take(batchSize)) {
+      const batch = new Float32Array(items.length * size);
+      items.forEach((it, i) => batch.set(it.tensor, i * size));
+      try {
+        const result = await model.infer(batch, [items.length, R, R, 3], { output: embed ? 'embedding' : 'probabilities' });
+        items.forEach((it, i) => {
+          if (embed) writeEmbedding(it.file, result.subarray(i * width, (i + 1) * width));
+          else writeTop(it.file, topK(result, i * classes, classes, topk));
+        });
+      } catch (e) {
+        for (const it of items) writeError(it.file, e);
+      }
+      report();
+    }
+  };
+
+  try {
+    const inferring = inference();
+    try {
+      await Promise.all(Array.from({ length: concurrency }, decoder));
+    } finally {
+      queue.close();
+      await inferring;
+    }
+  } finally {
+    // Closes the directory handle of an abandoned walk (after an abort) instead of leaving it to GC.
+    await source.return(undefined).catch(() => undefined);
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  report();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { ...progress, seconds, stopped, out, format };
+}

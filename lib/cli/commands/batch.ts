@@ -1,0 +1,98 @@
+/** `mobilenet batch`: classify or embed a whole directory / glob / list of images into JSONL or CSV, resumably. */
+import { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { listInputs, outputFormat, runBatch, type BatchSummary } from '../../batch';
+import type { MobileNet } from '../../model';
+import { reportError } from '../main';
+import { loadModelFromCli, modelOptions, parseNumberOption, type ModelCliOptions } from './classify';
+
+interface BatchCliOptions extends ModelCliOptions {
+  out: string;
+  embed?: boolean;
+  topk: number;
+  concurrency: number;
+  batchSize: number;
+  ext?: string;
+  progress: boolean;
+}
+
+function summaryLine(s: BatchSummary): string {
+  const verb = s.stopped ? 'stopped after' : 'done:';
+  return `mobilenet batch: ${verb} ${s.processed} images (${s.errors} errors), ${s.skipped} already in ${s.out}, ${s.seconds.toFixed(1)} s, ${s.rate.toFixed(1)} img/s\n`;
+}
+
+export function register(program: Command): void {
+  modelOptions(
+    program
+      .command('batch')
+      .description('classify (or embed) every image of a directory, glob or list file into a .jsonl or .csv file; re-run to resume')
+      .argument('<input>', "a directory (walked recursively), a quoted glob ('photos/**/*.jpg') or a file listing one path per line"),
+  )
+    .requiredOption('--out <file>', 'results file, .jsonl or .csv; records already in it are skipped')
+    .option('--embed', 'write the pooled feature vector instead of labels')
+    .option('--topk <k>', 'labels per image', parseNumberOption('topk', true), 5)
+    .option('--concurrency <n>', 'images decoded in parallel', parseNumberOption('concurrency', true), 4)
+    .option('--batch-size <n>', 'most images per forward pass', parseNumberOption('batch-size', true), 16)
+    .option('--ext <list>', 'comma-separated extensions taken from directories (default: common image formats)')
+    .option('--no-progress', 'no progress bar (it is only shown when stderr is a terminal anyway)')
+    .action(async (input: string, opts: BatchCliOptions) => {
+      let model: MobileNet | undefined;
+      const controller = new AbortController();
+      let interrupts = 0;
+      const onSigint = (): void => {
+        interrupts++;
+        if (interrupts > 1) process.exit(130);
+        process.stderr.write('\nmobilenet batch: stopping after the images in flight (Ctrl-C again to quit now)\n');
+        controller.abort();
+      };
+      process.on('SIGINT', onSigint);
+      const showBar = opts.progress && process.stderr.isTTY === true;
+      const bar = showBar ? new SingleBar({ format: '[{bar}] {value}/{total} | {rate} img/s | {errors} errors | ETA {eta_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 50 }) : undefined;
+      try {
+        outputFormat(opts.out);
+        model = await loadModelFromCli(opts);
+        const extensions = opts.ext?.split(',').map((e) => e.trim()).filter((e) => e !== '');
+        if (bar) {
+          bar.start(0, 0, { rate: '0.0', errors: 0 });
+          // Count in the background so the bar gets a total (and an ETA) without holding the paths.
+          void (async () => {
+            let n = 0;
+            for await (const _ of listInputs(input, extensions)) {
+              n++;
+              if (n % 1000 === 0) bar.setTotal(n);
+            }
+            bar.setTotal(n);
+          })().catch(() => undefined);
+        }
+        const summary = await runBatch({
+          input,
+          out: opts.out,
+          model,
+          embed: opts.embed,
+          topk: opts.topk,
+          preprocess: opts.preprocess,
+          concurrency: opts.concurrency,
+          batchSize: opts.batchSize,
+          extensions,
+          signal: controller.signal,
+          onWarning: (m) => {
+            bar?.stop();
+            process.stderr.write(`mobilenet batch: warning: ${m}\n`);
+          },
+          onProgress: (p) => {
+            if (!bar) return;
+            bar.update(p.processed + p.skipped, { rate: p.rate.toFixed(1), errors: p.errors });
+          },
+        });
+        bar?.stop();
+        process.stderr.write(summaryLine(summary));
+        if (summary.stopped) process.exitCode = 130;
+      } catch (e) {
+        bar?.stop();
+        reportError(e);
+      } finally {
+        process.off('SIGINT', onSigint);
+        model?.dispose();
+      }
+    });
+}
