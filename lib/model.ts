@@ -4,6 +4,7 @@
  */
 import * as path from 'path';
 import { describe, fail, MobileNetError } from './errors';
+import { findCachedModel, modelHome, OFFICIAL_ALPHAS, OFFICIAL_RESOLUTIONS } from './fetch';
 import { prepareBatch, type ImageInput, type Preprocess } from './image';
 import { labelsFor, topK, type ClassScore } from './labels';
 import { native, type NativeModel, type NativeOutput } from './native';
@@ -106,6 +107,23 @@ export function checkWeights(w: ModelWeights): void {
   }
 }
 
+/**
+ * The official release for (α, resolution): a copy cached by `mobilenet fetch`, else the bundled
+ * α=0.25/224 model for that configuration. Anything else needs an explicit download first.
+ */
+async function officialWeights(alpha: number, resolution: number): Promise<ModelWeights> {
+  const official = (OFFICIAL_ALPHAS as readonly number[]).includes(alpha) && (OFFICIAL_RESOLUTIONS as readonly number[]).includes(resolution);
+  const cached = official ? findCachedModel(alpha, resolution) : undefined;
+  if (cached) return loadWeights(cached);
+  if (alpha === 0.25 && resolution === 224) {
+    const bundled = await loadWeights(BUNDLED_WEIGHTS);
+    return { ...bundled, source: 'bundled:mobilenet_v1_0.25_224' };
+  }
+  if (!official)
+    fail('ERR_WEIGHTS', `no pretrained MobileNet v1 exists for α=${alpha}, resolution ${resolution}: official releases are α ∈ {${OFFICIAL_ALPHAS.join(', ')}} × resolution ∈ {${OFFICIAL_RESOLUTIONS.join(', ')}}; pass weights: '<path>' or 'random'`);
+  return fail('ERR_WEIGHTS', `the official α=${alpha}/${resolution} model is not in the cache (${modelHome()}): run \`mobilenet fetch --alpha ${alpha} --resolution ${resolution}\`, or pass weights: '<path>' or 'random'`);
+}
+
 async function resolveWeights(opts: LoadOptions): Promise<ModelWeights> {
   const w = opts.weights;
   if (w === 'random') {
@@ -123,12 +141,8 @@ async function resolveWeights(opts: LoadOptions): Promise<ModelWeights> {
   }
   let loaded: ModelWeights;
   if (typeof w === 'string') loaded = await loadWeights(w);
-  else if (w === undefined) {
-    if ((opts.alpha !== undefined && opts.alpha !== 0.25) || opts.classes !== undefined)
-      fail('ERR_WEIGHTS', `no weights given for alpha ${opts.alpha}: pass weights: '<path>' (or 'random'); the bundled model is α=0.25`);
-    loaded = await loadWeights(BUNDLED_WEIGHTS);
-    loaded.source = 'bundled:mobilenet_v1_0.25_224';
-  } else if (typeof w === 'object') loaded = w;
+  else if (w === undefined) loaded = await officialWeights(opts.alpha ?? 0.25, opts.resolution ?? 224);
+  else if (typeof w === 'object') loaded = w;
   else return fail('ERR_INVALID_ARGUMENT', `weights must be a path, 'random' or a ModelWeights object, got ${describe(w)}`);
 
   // A file fixes α, classes, channel rule and variant; resolution, padding and ε may be overridden
