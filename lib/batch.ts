@@ -271,13 +271,13 @@ class BoundedQueue<T> {
   async put(item: T): Promise<void> {
     while (this.items.length >= this.capacity) await new Promise<void>((r) => this.putWaiters.push(r));
     this.items.push(item);
-    this.takeWaiters.shift()?.();
+    for (const w of this.takeWaiters.splice(0)) w();
   }
 
-  /** Up to `max` items, at least one unless the queue is closed and empty. */
-  async take(max: number): Promise<T[]> {
-    while (this.items.length === 0 && !this.closed) await new Promise<void>((r) => this.takeWaiters.push(r));
-    const got = this.items.splice(0, max);
+  /** Exactly `n` items, or fewer (possibly none) once the queue is closed. */
+  async take(n: number): Promise<T[]> {
+    while (this.items.length < n && !this.closed) await new Promise<void>((r) => this.takeWaiters.push(r));
+    const got = this.items.splice(0, n);
     for (const w of this.putWaiters.splice(0, got.length)) w();
     return got;
   }
@@ -392,10 +392,12 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
   const size = R * R * 3;
   const inference = async (): Promise<void> => {
     for (let items = await queue.take(batchSize); items.length > 0; items = await queue.take(batchSize)) {
-      const batch = new Float32Array(items.length * size);
+      // Every forward pass has the same batch size (the last one padded with zeros): the engine
+      // keeps working memory per batch size, so varying sizes would grow RSS by tens of MB each.
+      const batch = new Float32Array(batchSize * size);
       items.forEach((it, i) => batch.set(it.tensor, i * size));
       try {
-        const result = await model.infer(batch, [items.length, R, R, 3], { output: embed ? 'embedding' : 'probabilities' });
+        const result = await model.infer(batch, [batchSize, R, R, 3], { output: embed ? 'embedding' : 'probabilities' });
         items.forEach((it, i) => {
           if (embed) writeEmbedding(it.file, result.subarray(i * width, (i + 1) * width));
           else writeTop(it.file, topK(result, i * classes, classes, topk));
