@@ -1,10 +1,37 @@
 #include "executor.h"
 
 #include <chrono>
+#include <algorithm>
 #include <cstring>
 #include <exception>
 
 namespace mobilenet {
+
+std::vector<Chunk> plan_chunks(int total, int max_batch) {
+  // Forward passes only ever use "bucket" sizes (powers of two up to max_batch, and max_batch), so
+  // whatever sizes the queue merges into, the backend meets a handful of batch sizes whose primitives
+  // it has already built: building them costs far more than a pass. A remainder is padded up to the
+  // next bucket when that wastes at most a quarter of it, and otherwise split.
+  std::vector<Chunk> chunks;
+  auto bucket_at_most = [&](int n) {
+    if (n >= max_batch) return max_batch;
+    int b = 1;
+    while (b * 2 <= n) b *= 2;
+    return b;
+  };
+  int row = 0;
+  while (row < total) {
+    const int left = total - row;
+    int size = bucket_at_most(left);
+    if (size < left) {
+      int up = std::min(size * 2, max_batch);
+      if (up - left <= up / 4) size = up;
+    }
+    chunks.push_back({row, size});
+    row += size;
+  }
+  return chunks;
+}
 
 Executor::Executor(std::unique_ptr<Runner> runner, ExecutorOptions options)
     : runner_(std::move(runner)), options_(options) {
@@ -93,23 +120,36 @@ void Executor::loop() {
       softmax = softmax || j.output == Output::Probabilities;
     }
     std::string error;
+    int passes = 0;
     try {
+      const std::vector<Chunk> chunks = plan_chunks(total, options_.max_batch);
+      const int rows = chunks.back().row + chunks.back().size;  // ≥ total: the last pass may be padded
       const float* input = batch[0].input;
-      if (batch.size() > 1) {
-        staging.resize(size_t(total) * image);
+      // One caller's own rows are read in place; several callers, or a padded tail, need one copy.
+      if (batch.size() > 1 || rows > total) {
+        staging.resize(size_t(rows) * image);
         size_t at = 0;
         for (const auto& j : batch) {
           std::memcpy(staging.data() + at, j.input, size_t(j.batch) * image * sizeof(float));
           at += size_t(j.batch) * image;
         }
+        std::fill(staging.begin() + at, staging.begin() + size_t(rows) * image, 0.f);
         input = staging.data();
       }
-      runner_->forward(input, total, softmax);
-      int row = 0;
-      for (const auto& j : batch) {
-        const int width = runner_->output_width(j.output);
-        std::memcpy(j.dst, runner_->result(j.output) + size_t(row) * width, size_t(j.batch) * width * sizeof(float));
-        row += j.batch;
+      for (const Chunk& c : chunks) {
+        runner_->forward(input + size_t(c.row) * image, c.size, softmax);
+        ++passes;
+        // Hand each caller the rows of this pass that are theirs.
+        int first = 0;
+        for (const auto& j : batch) {
+          const int lo = std::max(first, c.row), hi = std::min(first + j.batch, std::min(c.row + c.size, total));
+          if (lo < hi) {
+            const int width = runner_->output_width(j.output);
+            std::memcpy(j.dst + size_t(lo - first) * width, runner_->result(j.output) + size_t(lo - c.row) * width,
+                        size_t(hi - lo) * width * sizeof(float));
+          }
+          first += j.batch;
+        }
       }
     } catch (const std::exception& e) {
       error = e.what();
@@ -119,7 +159,7 @@ void Executor::loop() {
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      stats_.batches += 1;
+      stats_.batches += passes;
       stats_.images += total;
       stats_.jobs += batch.size();
     }

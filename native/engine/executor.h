@@ -36,6 +36,14 @@ struct Job {
   std::function<void(const std::string& error)> done;  // empty error = success; called on the executor thread
 };
 
+// One forward pass of a merged batch: rows [row, row + size) of the staged input (the last pass may
+// extend past the real rows, which are then zero padding).
+struct Chunk {
+  int row, size;
+};
+// Splits `total` queued images into passes of a few cached batch sizes; exposed for tests.
+std::vector<Chunk> plan_chunks(int total, int max_batch);
+
 struct ExecutorOptions {
   int threads = 0;     // 0 = the OpenMP default
   int max_batch = 32;  // images merged into one forward pass
@@ -59,7 +67,7 @@ class Executor {
   size_t queue_depth() const;
 
   struct Stats {
-    uint64_t batches = 0, images = 0, jobs = 0;
+    uint64_t batches = 0, images = 0, jobs = 0;  // batches: forward passes
   };
   Stats stats() const;
 
