@@ -172,6 +172,11 @@ export async function createServer(options: ServerOptions = {}): Promise<MobileN
       throw new HttpError('ERR_SHUTTING_DOWN', 'the server is shutting down');
     }
   });
+  // While draining, answered keep-alive connections are closed at once; otherwise close() would wait out keepAliveTimeout.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) void reply.header('connection', 'close');
+    return payload;
+  });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
