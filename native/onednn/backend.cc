@@ -1,5 +1,7 @@
 #include "backend.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <omp.h>
 #include <stdexcept>
@@ -23,6 +25,9 @@ struct OnednnBackend::Plan {
   memory logits;      // nc
   memory probs;       // nc
   memory scratchpad;  // shared by every primitive: they run one after another
+  // Conv activations alternate between two arenas (a layer's input is never its output), so a plan
+  // holds two of the largest activation instead of every layer's: about a third of the memory at α=1.
+  std::unique_ptr<void, void (*)(void*)> arena[2] = {{nullptr, std::free}, {nullptr, std::free}};
   size_t softmax_step = 0;
 };
 
@@ -97,6 +102,20 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
 
   plan->input = memory({{N, 3, cfg.resolution, cfg.resolution}, dt::f32, tag::nhwc}, engine_, nullptr);
   memory cur = plan->input;
+  // Upper bound of any blocked activation: channels padded to 16 (oneDNN's widest f32 block).
+  size_t arena_bytes = size_t(N) * 16 * cfg.resolution * cfg.resolution * sizeof(float);
+  for (const auto& l : layers)
+    arena_bytes = std::max(arena_bytes, size_t(N) * ((l.out_channels + 15) / 16 * 16) * l.out_size * l.out_size * sizeof(float));
+  for (auto& a : plan->arena) {
+    a.reset(std::aligned_alloc(64, (arena_bytes + 63) / 64 * 64));
+    if (!a) throw std::bad_alloc();
+  }
+  int cur_arena = -1;  // which arena holds `cur` (-1: the caller's input)
+  auto in_arena = [&](const memory::desc& d) {
+    if (d.get_size() > arena_bytes) throw std::logic_error("activation larger than its arena");
+    cur_arena = cur_arena == 0 ? 1 : 0;
+    return memory(d, engine_, plan->arena[cur_arena].get());
+  };
   size_t fi = 0;
   for (const auto& l : layers) {
    try {
@@ -114,11 +133,11 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
       // With `any` layouts a layer's dst is normally the next layer's src; this reorder then happens
       // only once, from the user's NHWC input into the first conv's layout.
       if (pd.src_desc() != cur.get_desc()) {
-        memory converted(pd.src_desc(), engine_);
+        memory converted = in_arena(pd.src_desc());
         add(dnnl::reorder(cur, converted), {{DNNL_ARG_FROM, cur}, {DNNL_ARG_TO, converted}}, memory::desc());
         cur = converted;
       }
-      memory dst(pd.dst_desc(), engine_);
+      memory dst = in_arena(pd.dst_desc());
       add(dnnl::convolution_forward(pd),
           {{DNNL_ARG_SRC, cur}, {DNNL_ARG_WEIGHTS, weights_for(fi, pd.weights_desc())}, {DNNL_ARG_BIAS, biases_[fi]},
            {DNNL_ARG_DST, dst}},
