@@ -127,7 +127,7 @@ describe('worker_threads: the addon in several JavaScript environments', functio
       }
     })();
     try {
-      for (let round = 0; round < 6; round++) {
+      for (let round = 0; round < 12; round++) {
         const exitWhileBusy = round % 3 === 2;
         const run = startWorker({ options: { weights: 'random', alpha: 0.25, resolution: 128, seed: round, threads: 1 }, inputs: [x], count: 0, mode: 'busy', exitWhileBusy });
         const msg = await run.firstMessage;

@@ -1,0 +1,84 @@
+/**
+ * Leak soak, run in its own process with --expose-gc: many batch-1 inferences on one model, then
+ * many load/dispose cycles. Prints one JSON line per phase with RSS after warm-up and at the end
+ * (both after a full GC). `npm run soak` runs the long version; test/leaks.test.ts a short one.
+ *
+ *   node --expose-gc dist/test/soak/leaks.js [--inferences 10000] [--cycles 1000]
+ */
+import { load } from '../../lib';
+
+const args = process.argv.slice(2);
+function arg(name: string, fallback: number): number {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) {
+  process.stderr.write('run with node --expose-gc\n');
+  process.exit(2);
+}
+
+/** RSS in MB after the JS heap is collected and disposed executors have had time to exit. */
+async function settledRss(): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    gc!();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return process.memoryUsage().rss / 1048576;
+}
+
+const OPTIONS = { weights: 'random', alpha: 0.25, resolution: 128, seed: 1, threads: 1 } as const;
+
+async function inferences(total: number): Promise<void> {
+  const model = await load(OPTIONS);
+  const R = model.arch.resolution;
+  const x = Float32Array.from({ length: R * R * 3 }, (_, i) => Math.sin(i) * 0.9);
+  const run = async (n: number): Promise<void> => {
+    let next = 0;
+    // Two calls in flight, as a server would have; each is still a batch-1 call.
+    const lane = async (): Promise<void> => {
+      while (next < n) {
+        next++;
+        await model.infer(x, [1, R, R, 3]);
+      }
+    };
+    await Promise.all([lane(), lane()]);
+  };
+  const warm = Math.min(500, Math.ceil(total / 10));
+  await run(warm);
+  const before = await settledRss();
+  const t0 = Date.now();
+  await run(total);
+  const after = await settledRss();
+  model.dispose();
+  report('inferences', total, before, after, Date.now() - t0);
+}
+
+async function cycles(total: number): Promise<void> {
+  const once = async (): Promise<void> => {
+    const m = await load(OPTIONS);
+    const R = m.arch.resolution;
+    await m.infer(new Float32Array(R * R * 3), [1, R, R, 3]);
+    m.dispose();
+  };
+  const warm = Math.min(50, Math.ceil(total / 10));
+  for (let i = 0; i < warm; i++) await once();
+  const before = await settledRss();
+  const t0 = Date.now();
+  for (let i = 0; i < total; i++) await once();
+  const after = await settledRss();
+  report('load-dispose', total, before, after, Date.now() - t0);
+}
+
+function report(phase: string, count: number, before: number, after: number, ms: number): void {
+  process.stdout.write(JSON.stringify({ phase, count, rssBeforeMB: +before.toFixed(1), rssAfterMB: +after.toFixed(1), growthMB: +(after - before).toFixed(1), ms }) + '\n');
+}
+
+(async () => {
+  await inferences(arg('inferences', 10_000));
+  await cycles(arg('cycles', 1_000));
+})().catch((e) => {
+  process.stderr.write(String((e as Error)?.stack ?? e) + '\n');
+  process.exit(1);
+});
