@@ -10,6 +10,7 @@
         "native/engine/network.cc",
         "native/engine/executor.cc",
         "native/onednn/backend.cc",
+        "native/onednn/quantize.cc",
         "native/addon/addon.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],

@@ -3,6 +3,7 @@
  * to the native engine. Nothing invalid reaches native code.
  */
 import * as path from 'path';
+import { calibrationMaxima, readCalibration } from './calibration';
 import { describe, fail, MobileNetError } from './errors';
 import { findCachedModel, modelHome, OFFICIAL_ALPHAS, OFFICIAL_RESOLUTIONS } from './fetch';
 import { prepareBatch, type ImageInput, type Preprocess } from './image';
@@ -39,7 +40,19 @@ export interface LoadOptions {
   preprocess?: Preprocess;
   /** Decompression-bomb guard for images, in pixels (default 100 M). */
   maxPixels?: number;
+  /**
+   * Numeric mode (default 'fp32'). 'bf16': bf16 weights and activations, f32 accumulation, f32
+   * classifier and softmax; needs AVX-512 (ERR_UNSUPPORTED otherwise). 'int8': s8 per-channel
+   * weights, u8 activations, f32 pool/classifier/softmax. See README "Reduced precision".
+   */
+  precision?: Precision;
+  /** int8 only: a file from `mobilenet quantize`; without it every layer uses the ReLU6 range [0, 6]. */
+  calibration?: string;
+  /** Record each conv layer's largest output (fp32 only), read by activationMaxima(); used by `mobilenet quantize`. */
+  collectActivationStats?: boolean;
 }
+
+export type Precision = 'fp32' | 'bf16' | 'int8';
 
 export interface InferOptions {
   output?: OutputKind;
@@ -82,7 +95,7 @@ function numberOption(value: unknown, name: string, min: number, max: number): n
   return value as number;
 }
 
-const KNOWN_LOAD_OPTIONS = new Set(['weights', 'alpha', 'resolution', 'classes', 'seed', 'channelRule', 'padding', 'bnEpsilon', 'variant', 'threads', 'maxBatch', 'maxWaitMs', 'preprocess', 'maxPixels']);
+const KNOWN_LOAD_OPTIONS = new Set(['weights', 'alpha', 'resolution', 'classes', 'seed', 'channelRule', 'padding', 'bnEpsilon', 'variant', 'threads', 'maxBatch', 'maxWaitMs', 'preprocess', 'maxPixels', 'precision', 'calibration', 'collectActivationStats']);
 
 function checkPreprocess(p: unknown): Preprocess | undefined {
   if (p === undefined) return undefined;
@@ -170,8 +183,14 @@ export class MobileNet {
   private readonly preprocess: Preprocess;
   private readonly maxPixels: number | undefined;
   private labels: string[] | undefined;
+  /** The numeric mode this model runs in. */
+  readonly precision: Precision;
+  /** int8: where the activation ranges came from ('calibration' file, or the fixed 'relu6' range); else undefined. */
+  readonly quantization: 'calibration' | 'relu6' | undefined;
+  /** Why this mode is slower than it could be on this CPU (e.g. int8 without VNNI), or ''. */
+  readonly precisionNote: string;
 
-  private constructor(weights: ModelWeights, opts: LoadOptions) {
+  private constructor(weights: ModelWeights, opts: LoadOptions, activationMax: Float32Array | undefined) {
     this.arch = Object.freeze({ ...weights.arch });
     this.source = weights.source;
     this.format = weights.format;
@@ -180,10 +199,22 @@ export class MobileNet {
     this.maxPixels = opts.maxPixels;
     const tensors = expectedTensors(weightedLayers(this.arch)).map(({ name }) => weights.tensors.get(name) as Float32Array);
     const a = this.arch;
-    this.nativeModel = new (native().Model)(
+    this.precision = opts.precision ?? 'fp32';
+    this.quantization = this.precision === 'int8' ? (activationMax ? 'calibration' : 'relu6') : undefined;
+    const addon = native();
+    const support = addon.info().precisionUnsupported;
+    if (this.precision !== 'fp32' && !support)
+      fail('ERR_UNSUPPORTED', `precision '${this.precision}' needs a native addon built with reduced-precision support; this build has none (run \`npm run build\`)`);
+    const unsupported = support?.[this.precision];
+    if (unsupported) fail('ERR_UNSUPPORTED', `precision '${this.precision}' is not available on this CPU: ${unsupported}`);
+    this.precisionNote = addon.info().precisionNotes?.[this.precision] ?? '';
+    this.nativeModel = new addon.Model(
       { alpha: a.alpha, resolution: a.resolution, classes: a.classes, channelRule: a.channelRule, padding: a.padding, bnEpsilon: a.bnEpsilon, variant: a.variant },
       tensors,
-      { threads: opts.threads ?? 0, maxBatch: opts.maxBatch ?? 32, maxWaitUs: Math.round((opts.maxWaitMs ?? 0) * 1000) },
+      {
+        threads: opts.threads ?? 0, maxBatch: opts.maxBatch ?? 32, maxWaitUs: Math.round((opts.maxWaitMs ?? 0) * 1000),
+        precision: this.precision, activationMax, collectStats: opts.collectActivationStats === true,
+      },
     );
   }
 
@@ -202,9 +233,14 @@ export class MobileNet {
     numberOption(options.maxWaitMs, 'maxWaitMs', 0, 1000);
     numberOption(options.maxPixels, 'maxPixels', 1, Number.MAX_SAFE_INTEGER);
     checkPreprocess(options.preprocess);
+    const p = options.precision;
+    check(p === undefined || p === 'fp32' || p === 'bf16' || p === 'int8', 'ERR_INVALID_ARGUMENT', `precision must be 'fp32', 'bf16' or 'int8', got ${describe(p)}`);
+    check(options.calibration === undefined || p === 'int8', 'ERR_INVALID_ARGUMENT', `calibration applies to precision 'int8' only, got precision ${describe(p ?? 'fp32')}`);
+    check(!options.collectActivationStats || (p ?? 'fp32') === 'fp32', 'ERR_INVALID_ARGUMENT', `collectActivationStats needs precision 'fp32', got ${describe(p)}`);
+    const calibration = options.calibration === undefined ? undefined : readCalibration(options.calibration);
     const weights = await resolveWeights(options);
     checkWeights(weights);
-    return new MobileNet(weights, options);
+    return new MobileNet(weights, options, calibration && calibrationMaxima(calibration, weights, options.calibration));
   }
 
   private engine(): NativeModel {
@@ -297,6 +333,11 @@ export class MobileNet {
   /** Totals: mult-adds and parameters (paper counting), plus parameters with BN. */
   cost(): Cost {
     return cost(this.arch);
+  }
+
+  /** Largest output of each conv layer over every image run so far (load with collectActivationStats). */
+  activationMaxima(): Float32Array {
+    return this.engine().activationMax();
   }
 
   /** Executor counters: forward passes, images, merged calls, queue depth. */

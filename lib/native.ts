@@ -19,6 +19,20 @@ export interface NativeModel {
   infer(input: Float32Array, batch: number, output: NativeOutput): Promise<Float32Array>;
   dispose(): void;
   stats(): { batches?: number; images?: number; jobs?: number; queueDepth?: number; pending: number };
+  /** Per conv layer, the largest output seen (models created with collectStats). */
+  activationMax(): Float32Array;
+}
+
+export interface NativeModelOptions {
+  threads: number;
+  maxBatch: number;
+  maxWaitUs: number;
+  precision?: 'fp32' | 'bf16' | 'int8';
+  /** int8: per conv layer, the output range to quantise (default 6, the ReLU6 bound). */
+  activationMax?: Float32Array;
+  collectStats?: boolean;
+  /** Measurement only: build a precision even where it would fall to slow paths. */
+  allowSlowPaths?: boolean;
 }
 
 export interface NativeLayer {
@@ -27,9 +41,14 @@ export interface NativeLayer {
 }
 
 export interface NativeAddon {
-  Model: new (arch: NativeArch, tensors: Float32Array[], options: { threads: number; maxBatch: number; maxWaitUs: number }) => NativeModel;
+  Model: new (arch: NativeArch, tensors: Float32Array[], options: NativeModelOptions) => NativeModel;
   specLayers(arch: NativeArch): NativeLayer[];
-  info(): { onednn: string; cpuRuntime: string; isa: number };
+  info(): {
+    onednn: string; cpuRuntime: string; isa: number; isaName?: string;
+    /** Per precision: '' where it runs on JIT kernels, else why it is refused. */
+    precisionUnsupported?: Record<string, string>;
+    precisionNotes?: Record<string, string>;
+  };
 }
 
 let addon: NativeAddon | undefined;

@@ -13,6 +13,7 @@
 #include "../engine/network.h"
 #include "../engine/spec.h"
 #include "../onednn/backend.h"
+#include "../onednn/quantize.h"
 
 namespace {
 
@@ -82,7 +83,8 @@ class Model : public Napi::ObjectWrap<Model> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Model",
                        {InstanceMethod<&Model::Infer>("infer"), InstanceMethod<&Model::Dispose>("dispose"),
-                        InstanceMethod<&Model::Stats>("stats")});
+                        InstanceMethod<&Model::Stats>("stats"),
+                        InstanceMethod<&Model::ActivationMax>("activationMax")});
   }
 
   // new Model(config, tensors: Float32Array[], { threads, maxBatch, maxWaitUs })
@@ -101,15 +103,33 @@ class Model : public Napi::ObjectWrap<Model> {
       views.push_back({f.Data(), f.ElementLength()});
     }
     mobilenet::ExecutorOptions opts;
+    mobilenet::BackendOptions backend_opts;
     if (info.Length() > 2 && info[2].IsObject()) {
       Napi::Object o = info[2].As<Napi::Object>();
+      if (o.Get("precision").IsString()) {
+        try {
+          backend_opts.precision = mobilenet::parse_precision(o.Get("precision").As<Napi::String>().Utf8Value());
+        } catch (const std::invalid_argument& e) {
+          throw_code(env, "ERR_INVALID_ARGUMENT", e.what());
+        }
+        std::string why = mobilenet::precision_unsupported_reason(backend_opts.precision);
+        if (!why.empty() && !o.Get("allowSlowPaths").ToBoolean()) throw_code(env, "ERR_UNSUPPORTED", why);
+      }
+      if (o.Get("activationMax").IsTypedArray()) {
+        Napi::Float32Array m = o.Get("activationMax").As<Napi::Float32Array>();
+        backend_opts.activation_max.assign(m.Data(), m.Data() + m.ElementLength());
+      }
+      if (o.Get("collectStats").ToBoolean()) {
+        stats_ = std::make_shared<mobilenet::ActivationStats>();
+        backend_opts.stats = stats_;
+      }
       if (o.Get("threads").IsNumber()) opts.threads = o.Get("threads").As<Napi::Number>().Int32Value();
       if (o.Get("maxBatch").IsNumber()) opts.max_batch = o.Get("maxBatch").As<Napi::Number>().Int32Value();
       if (o.Get("maxWaitUs").IsNumber()) opts.max_wait_us = o.Get("maxWaitUs").As<Napi::Number>().Int32Value();
     }
     try {
       auto net = std::make_shared<const mobilenet::Network>(cfg, views);
-      auto backend = std::make_unique<mobilenet::OnednnBackend>(net);
+      auto backend = std::make_unique<mobilenet::OnednnBackend>(net, backend_opts);
       image_size_ = backend->image_size();
       width_[0] = backend->output_width(Output::Probabilities);
       width_[1] = backend->output_width(Output::Logits);
@@ -254,6 +274,17 @@ class Model : public Napi::ObjectWrap<Model> {
     return o;
   }
 
+  // activationMax() → Float32Array of per-conv-layer output maxima seen so far (collectStats models).
+  Napi::Value ActivationMax(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!stats_) throw_code(env, "ERR_INVALID_ARGUMENT", "activationMax() needs a model created with collectStats");
+    std::vector<float> m = stats_->maxima();
+    Napi::Float32Array out = Napi::Float32Array::New(env, m.size());
+    std::copy(m.begin(), m.end(), out.Data());
+    return out;
+  }
+
+  std::shared_ptr<mobilenet::ActivationStats> stats_;
   std::unique_ptr<mobilenet::Executor> executor_;
   Napi::ThreadSafeFunction tsfn_;
   AddonData* data_ = nullptr;
@@ -302,6 +333,15 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
   o.Set("cpuRuntime", v->cpu_runtime == DNNL_RUNTIME_OMP ? "omp" : "other");
   o.Set("isa", static_cast<double>(static_cast<int>(dnnl::get_effective_cpu_isa())));
+  o.Set("isaName", mobilenet::effective_isa_name());
+  // Per precision: "" when it runs on JIT kernels here, else why it is refused; and a note on slower paths.
+  Napi::Object unsupported = Napi::Object::New(env), notes = Napi::Object::New(env);
+  for (auto p : {mobilenet::Precision::FP32, mobilenet::Precision::BF16, mobilenet::Precision::INT8}) {
+    unsupported.Set(mobilenet::precision_name(p), mobilenet::precision_unsupported_reason(p));
+    notes.Set(mobilenet::precision_name(p), mobilenet::precision_note(p));
+  }
+  o.Set("precisionUnsupported", unsupported);
+  o.Set("precisionNotes", notes);
   return o;
 }
 

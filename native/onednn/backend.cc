@@ -29,25 +29,60 @@ struct OnednnBackend::Plan {
   // holds two of the largest activation instead of every layer's: about a third of the memory at α=1.
   std::unique_ptr<void, void (*)(void*)> arena[2] = {{nullptr, std::free}, {nullptr, std::free}};
   size_t softmax_step = 0;
+  struct Tap {
+    size_t step, conv_index;
+    memory dst;
+  };
+  std::vector<Tap> conv_outputs;  // calibration: conv outputs whose maxima are recorded after their step
 };
 
-OnednnBackend::OnednnBackend(std::shared_ptr<const Network> net)
-    : net_(std::move(net)), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+OnednnBackend::OnednnBackend(std::shared_ptr<const Network> net, BackendOptions options)
+    : net_(std::move(net)), options_(std::move(options)), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
   const auto& layers = net_->layers();
+  const bool int8 = options_.precision == Precision::INT8;
+  size_t convs = 0;
+  for (const auto& f : net_->folded())
+    if (layers[f.layer_index].type != LayerType::FullyConnected) ++convs;
+  if (int8 && !options_.activation_max.empty() && options_.activation_max.size() != convs)
+    throw std::invalid_argument("calibration has " + std::to_string(options_.activation_max.size()) +
+                                " activation ranges, this network has " + std::to_string(convs) + " conv layers");
+  qweights_.reserve(net_->folded().size());  // plain_weights_ keep pointers into these
+  qbias_.reserve(net_->folded().size());
+  float src_scale = 1.f / 127.f;  // int8: the s8 input quantises [-1, 1]
+  size_t ci = 0;
   for (const auto& f : net_->folded()) {
     const LayerDesc& l = layers[f.layer_index];
+    const bool fc = l.type == LayerType::FullyConnected;
+    const dt wdt = int8 && !fc ? dt::s8 : dt::f32;
     memory::desc wd;
-    if (l.type == LayerType::FullyConnected)
+    if (fc)
       wd = memory::desc({l.out_channels, l.in_channels, 1, 1}, dt::f32, tag::oihw);
     else if (l.type == LayerType::Depthwise)
-      wd = memory::desc({l.in_channels, 1, 1, l.kernel, l.kernel}, dt::f32, tag::goihw);
+      wd = memory::desc({l.in_channels, 1, 1, l.kernel, l.kernel}, wdt, tag::goihw);
     else
-      wd = memory::desc({l.out_channels, l.in_channels, l.kernel, l.kernel}, dt::f32, tag::oihw);
+      wd = memory::desc({l.out_channels, l.in_channels, l.kernel, l.kernel}, wdt, tag::oihw);
+    const memory::desc bd({l.out_channels}, dt::f32, tag::x);
+    if (int8 && !fc) {
+      qweights_.push_back(quantize_per_output_channel(f.weights.data(), f.weights.size(), l.out_channels));
+      qbias_.push_back(bias_for_accumulator(f.bias, src_scale, qweights_.back().scale));
+      plain_weights_.emplace_back(wd, engine_, qweights_.back().q.data());
+      biases_.emplace_back(bd, engine_, qbias_.back().data());
+      src_scale = activation_max(ci++) / 255.f;  // the u8 output of this layer feeds the next
+      continue;
+    }
+    qweights_.emplace_back();
+    qbias_.emplace_back();
     // oneDNN only reads through these handles; the Network owns the storage and outlives us.
     plain_weights_.emplace_back(wd, engine_, const_cast<float*>(f.weights.data()));
-    biases_.emplace_back(memory::desc({l.out_channels}, dt::f32, tag::x), engine_, const_cast<float*>(f.bias.data()));
+    biases_.emplace_back(bd, engine_, const_cast<float*>(f.bias.data()));
   }
   reordered_.resize(plain_weights_.size());
+}
+
+float OnednnBackend::activation_max(size_t conv_index) const {
+  if (options_.activation_max.empty()) return kRelu6Max;
+  // A calibrated range never exceeds ReLU6's and never collapses to zero (a dead layer).
+  return std::clamp(options_.activation_max[conv_index], 1e-3f, kRelu6Max);
 }
 
 OnednnBackend::~OnednnBackend() = default;
@@ -83,12 +118,13 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
   const memory::dim N = batch;
 
   // primitive_attr copies share one handle, so every primitive gets an attr of its own.
-  auto make_attr = [](bool relu6) {
+  auto make_attr = [](bool clip, float hi = 6.f, const std::vector<float>* oscales = nullptr) {
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    if (relu6) {
+    if (oscales) attr.set_output_scales(oscales->size() > 1 ? 1 << 1 : 0, *oscales);  // per dst channel
+    if (clip) {
       dnnl::post_ops ops;
-      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, hi);
       attr.set_post_ops(ops);
     }
     return attr;
@@ -116,25 +152,52 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
     cur_arena = cur_arena == 0 ? 1 : 0;
     return memory(d, engine_, plan->arena[cur_arena].get());
   };
-  size_t fi = 0;
-  for (const auto& l : layers) {
+  const Precision prec = options_.precision;
+  size_t fi = 0, ci = 0;
+  float src_scale = 1.f / 127.f;  // int8: real value of one input step
+  for (size_t li = 0; li < layers.size(); ++li) {
+   const auto& l = layers[li];
    try {
     if (l.type == LayerType::Conv || l.type == LayerType::Depthwise || l.type == LayerType::Pointwise) {
       const bool dw = l.type == LayerType::Depthwise;
-      memory::desc src_any({N, l.in_channels, l.in_size, l.in_size}, dt::f32, tag::any);
-      memory::desc dst_any({N, l.out_channels, l.out_size, l.out_size}, dt::f32, tag::any);
-      memory::desc w_any = dw ? memory::desc({l.in_channels, 1, 1, l.kernel, l.kernel}, dt::f32, tag::any)
-                              : memory::desc({l.out_channels, l.in_channels, l.kernel, l.kernel}, dt::f32, tag::any);
+      // The last conv before the pool writes f32: pool, classifier and softmax stay in f32.
+      const bool last = li + 1 < layers.size() && layers[li + 1].type == LayerType::Pool;
+      dt src_dt = dt::f32, w_dt = dt::f32, dst_dt = dt::f32;
+      if (prec == Precision::BF16) {
+        src_dt = w_dt = dt::bf16;
+        dst_dt = last ? dt::f32 : dt::bf16;
+      } else if (prec == Precision::INT8) {
+        src_dt = ci == 0 ? dt::s8 : dt::u8;  // the image is signed; every later input is a ReLU6 output
+        w_dt = dt::s8;
+        dst_dt = last ? dt::f32 : dt::u8;
+      }
+      memory::desc src_any({N, l.in_channels, l.in_size, l.in_size}, src_dt, tag::any);
+      memory::desc dst_any({N, l.out_channels, l.out_size, l.out_size}, dst_dt, tag::any);
+      memory::desc w_any = dw ? memory::desc({l.in_channels, 1, 1, l.kernel, l.kernel}, w_dt, tag::any)
+                              : memory::desc({l.out_channels, l.in_channels, l.kernel, l.kernel}, w_dt, tag::any);
       memory::desc b_desc({l.out_channels}, dt::f32, tag::x);
       dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                         src_any, w_any, b_desc, dst_any, {l.stride, l.stride},
                                         {l.pad_before, l.pad_before}, {l.pad_after, l.pad_after});
-      dnnl::convolution_forward::primitive_desc pd(d, make_attr(true), engine_);  // BN folded, ReLU6 fused
+      // BN folded, ReLU6 fused. int8: dst_q = clip(oscale·(Σ src_q·w_q + bias_acc)), the clip at the
+      // quantised ReLU6 bound (255 for a u8 output, 6 for the f32 output of the last conv).
+      std::vector<float> oscales;
+      float clip_hi = 6.f, dst_scale = 1.f;
+      if (prec == Precision::INT8) {
+        if (!last) {
+          dst_scale = activation_max(ci) / 255.f;
+          clip_hi = 255.f;
+        }
+        oscales = output_scales(src_scale, qweights_[fi].scale, dst_scale);
+      }
+      dnnl::convolution_forward::primitive_desc pd(d, make_attr(true, clip_hi, oscales.empty() ? nullptr : &oscales), engine_);
       // With `any` layouts a layer's dst is normally the next layer's src; this reorder then happens
-      // only once, from the user's NHWC input into the first conv's layout.
+      // only once, from the user's NHWC input into the first conv's layout (int8: scaled to s8).
       if (pd.src_desc() != cur.get_desc()) {
         memory converted = in_arena(pd.src_desc());
-        add(dnnl::reorder(cur, converted), {{DNNL_ARG_FROM, cur}, {DNNL_ARG_TO, converted}}, memory::desc());
+        dnnl::primitive_attr rattr;
+        if (prec == Precision::INT8 && ci == 0) rattr.set_output_scales(0, {1.f / src_scale});
+        add(dnnl::reorder(cur, converted, rattr), {{DNNL_ARG_FROM, cur}, {DNNL_ARG_TO, converted}}, memory::desc());
         cur = converted;
       }
       memory dst = in_arena(pd.dst_desc());
@@ -142,8 +205,11 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
           {{DNNL_ARG_SRC, cur}, {DNNL_ARG_WEIGHTS, weights_for(fi, pd.weights_desc())}, {DNNL_ARG_BIAS, biases_[fi]},
            {DNNL_ARG_DST, dst}},
           pd.scratchpad_desc());
+      if (options_.stats && dst_dt == dt::f32) plan->conv_outputs.push_back({plan->prims.size() - 1, ci, dst});
       cur = dst;
+      src_scale = dst_scale;
       ++fi;
+      ++ci;
     } else if (l.type == LayerType::Pool) {
       memory::desc dst_any({N, l.in_channels, 1, 1}, dt::f32, tag::any);
       dnnl::pooling_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_avg_exclude_padding,
@@ -206,7 +272,23 @@ void OnednnBackend::forward(const float* input, int batch, bool softmax) {
   plan.input.set_data_handle(const_cast<float*>(input));
   // Softmax is skipped when only logits or features are wanted; everything before it always runs.
   size_t steps = softmax ? plan.prims.size() : plan.softmax_step;
-  for (size_t i = 0; i < steps; ++i) plan.prims[i].execute(stream_, plan.args[i]);
+  if (options_.stats) {
+    // Conv outputs live in arenas that later layers overwrite, so each is read right after its step.
+    // Rows the executor pads a merged batch with (zeros: a mid-grey image) count too; the calibrator
+    // sends batches of its own size, so there are none.
+    size_t tap = 0;
+    for (size_t i = 0; i < steps; ++i) {
+      plan.prims[i].execute(stream_, plan.args[i]);
+      if (tap < plan.conv_outputs.size() && plan.conv_outputs[tap].step == i) {
+        stream_.wait();
+        const auto& t = plan.conv_outputs[tap++];
+        options_.stats->update(t.conv_index, buffer_max(static_cast<const float*>(t.dst.get_data_handle()),
+                                                          t.dst.get_desc().get_size() / sizeof(float)));
+      }
+    }
+  } else {
+    for (size_t i = 0; i < steps; ++i) plan.prims[i].execute(stream_, plan.args[i]);
+  }
   stream_.wait();
   last_ = &plan;
 }

@@ -9,6 +9,7 @@
 
 #include "../engine/executor.h"
 #include "../engine/network.h"
+#include "quantize.h"
 
 namespace mobilenet {
 
@@ -20,7 +21,7 @@ struct LayerTiming {
 
 class OnednnBackend : public Runner {
  public:
-  explicit OnednnBackend(std::shared_ptr<const Network> net);
+  explicit OnednnBackend(std::shared_ptr<const Network> net, BackendOptions options = {});
   ~OnednnBackend() override;
   void bind_thread(int threads) override;
   int image_size() const override;
@@ -32,9 +33,14 @@ class OnednnBackend : public Runner {
  private:
   struct Plan;
   Plan& plan_for(int batch);
+  float activation_max(size_t conv_index) const;
   dnnl::memory weights_for(size_t folded_index, const dnnl::memory::desc& wanted);
 
   std::shared_ptr<const Network> net_;
+  BackendOptions options_;
+  // int8: the s8 weights (owned here, wrapped by plain_weights_), their per-OC scales, accumulator-domain biases.
+  std::vector<QuantizedWeights> qweights_;
+  std::vector<std::vector<float>> qbias_;
   dnnl::engine engine_;
   dnnl::stream stream_;
   // Plain-layout weights and biases, wrapped once; reordered copies are cached per wanted layout.
