@@ -179,12 +179,21 @@ class Model : public Napi::ObjectWrap<Model> {
       return;
     }
     Napi::HandleScope scope(env);
-    if (call->error.empty()) call->deferred.Resolve(call->output_ref.Value());
-    else call->deferred.Reject(error_with_code(env, "ERR_NATIVE", call->error).Value());
+    try {
+      if (call->error.empty()) call->deferred.Resolve(call->output_ref.Value());
+      else call->deferred.Reject(error_with_code(env, "ERR_NATIVE", call->error).Value());
+    } catch (const Napi::Error&) {
+      // A worker being terminated refuses to run JavaScript; an exception escaping this callback
+      // would abort the whole process, and there is nobody left to receive the result anyway.
+    }
     if (--pending_ == 0) {
-      Unref();
-      if (disposed_) StopWhenDrained();
-      else tsfn_.Unref(env);
+      try {
+        Unref();
+        if (disposed_) StopWhenDrained();
+        else tsfn_.Unref(env);
+      } catch (const Napi::Error&) {
+        // Same: the environment is going away.
+      }
     }
   }
 
