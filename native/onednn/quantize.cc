@@ -59,8 +59,8 @@ int isa_rank() {
 std::string precision_unsupported_reason(Precision p) {
   const int rank = isa_rank();
   if (p == Precision::BF16 && rank < 2)
-    return "bf16 needs AVX-512 (avx512_core; native bf16 needs avx512_bf16): oneDNN 2.6 has no bf16 JIT "
-           "convolutions below it and its reference loops are slower than fp32. This CPU offers " +
+    return "bf16 needs AVX-512 (avx512_core; native bf16 needs avx512_bf16): oneDNN 2.6 has no bf16 "
+           "convolution for CPUs without it (creating one fails). This CPU offers " +
            effective_isa_name() + "; use precision 'int8' or 'fp32'";
   if (p == Precision::INT8 && rank < 1)
     return "int8 needs AVX2 for oneDNN's int8 JIT convolutions; this CPU offers " + effective_isa_name();
