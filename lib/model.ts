@@ -54,6 +54,40 @@ export interface LoadOptions {
 
 export type Precision = 'fp32' | 'bf16' | 'int8';
 
+export interface ProfileOptions {
+  /** Images per forward pass (default 1). */
+  batch?: number;
+  /** Timed repetitions; each layer reports its median (default 10). */
+  runs?: number;
+}
+
+export interface LayerProfile {
+  name: string;
+  /** conv, dw, pw, pool, fc, softmax (as in buildLayers). */
+  type: string;
+  /** Mult-adds of one image (paper counting). */
+  macs: number;
+  /** Median time of the layer's primitives for the whole batch, layout reorders included. */
+  ms: number;
+  /** oneDNN implementation name of the layer's main primitive. */
+  kernel: string;
+  /** Of ms, the time spent in a layout reorder belonging to this layer (0 if none). */
+  reorderMs: number;
+  reorderKernel: string;
+}
+
+export interface ModelProfile {
+  batch: number;
+  runs: number;
+  layers: LayerProfile[];
+  /** Sum of the layers' ms (each primitive timed alone, so it includes a sync per primitive). */
+  totalMs: number;
+  /** Median of whole forward passes run back to back. */
+  forwardMs: number;
+  /** Mult-adds of one image. */
+  macs: number;
+}
+
 export interface InferOptions {
   output?: OutputKind;
 }
@@ -338,6 +372,28 @@ export class MobileNet {
   /** Largest output of each conv layer over every image run so far (load with collectActivationStats). */
   activationMaxima(): Float32Array {
     return this.engine().activationMax();
+  }
+
+  /**
+   * Per-layer timing of one forward pass of `batch` images: each oneDNN primitive is run alone and
+   * timed (median of `runs`) on the executor thread, between inference batches. `kernel` is the
+   * oneDNN implementation that ran ("jit_1x1:avx2", "ref:any", ...).
+   */
+  async profile(options: ProfileOptions = {}): Promise<ModelProfile> {
+    const engine = this.engine();
+    check(options !== null && typeof options === 'object', 'ERR_INVALID_ARGUMENT', `profile() options must be an object, got ${describe(options)}`);
+    const batch = intOption(options.batch, 'batch', 1, 1024) ?? 1;
+    const runs = intOption(options.runs, 'runs', 1, 10000) ?? 10;
+    let p;
+    try {
+      p = await engine.profile(batch, runs);
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      throw new MobileNetError((err.code as 'ERR_NATIVE') ?? 'ERR_NATIVE', err.message, { cause: e });
+    }
+    const totalMs = p.layers.reduce((s, l) => s + l.ms, 0);
+    const macs = p.layers.reduce((s, l) => s + l.macs, 0);
+    return { batch, runs, layers: p.layers, totalMs, forwardMs: p.forwardMs, macs };
   }
 
   /** Executor counters: forward passes, images, merged calls, queue depth. */

@@ -19,8 +19,19 @@ export interface NativeModel {
   infer(input: Float32Array, batch: number, output: NativeOutput): Promise<Float32Array>;
   dispose(): void;
   stats(): { batches?: number; images?: number; jobs?: number; queueDepth?: number; pending: number };
+  /** Times each primitive of the batch-`batch` plan alone, `runs` times, on the executor thread. */
+  profile(batch: number, runs: number): Promise<NativeProfile>;
   /** Per conv layer, the largest output seen (models created with collectStats). */
   activationMax(): Float32Array;
+}
+
+export interface NativeProfile {
+  /** One row per layer of the spec, in order; ms = sum of the medians of its primitives (reorders included). */
+  layers: Array<{ name: string; type: string; macs: number; ms: number; kernel: string; reorderMs: number; reorderKernel: string }>;
+  /** Median of whole forward passes (primitives back to back, no wait between them). */
+  forwardMs: number;
+  batch: number;
+  runs: number;
 }
 
 export interface NativeModelOptions {

@@ -75,6 +75,7 @@ struct Call {
   Napi::Promise::Deferred deferred;
   Napi::Reference<Napi::Float32Array> input_ref, output_ref;
   std::string error;
+  std::unique_ptr<mobilenet::Profile> profile;  // profile() calls: the result to hand back
   explicit Call(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
 };
 
@@ -83,7 +84,7 @@ class Model : public Napi::ObjectWrap<Model> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Model",
                        {InstanceMethod<&Model::Infer>("infer"), InstanceMethod<&Model::Dispose>("dispose"),
-                        InstanceMethod<&Model::Stats>("stats"),
+                        InstanceMethod<&Model::Stats>("stats"), InstanceMethod<&Model::ProfileLayers>("profile"),
                         InstanceMethod<&Model::ActivationMax>("activationMax")});
   }
 
@@ -180,7 +181,8 @@ class Model : public Napi::ObjectWrap<Model> {
     }
     Napi::HandleScope scope(env);
     try {
-      if (call->error.empty()) call->deferred.Resolve(call->output_ref.Value());
+      if (call->error.empty() && call->profile) call->deferred.Resolve(ProfileToJs(env, *call->profile));
+      else if (call->error.empty()) call->deferred.Resolve(call->output_ref.Value());
       else call->deferred.Reject(error_with_code(env, "ERR_NATIVE", call->error).Value());
     } catch (const Napi::Error&) {
       // A worker being terminated refuses to run JavaScript; an exception escaping this callback
@@ -247,6 +249,78 @@ class Model : public Napi::ObjectWrap<Model> {
                        }};
     if (pending_++ == 0) {
       Ref();  // keep this object (and so the executor) alive while calls are pending
+      tsfn_.Ref(env);
+    }
+    if (!executor_->submit(std::move(job))) {
+      if (--pending_ == 0) {
+        Unref();
+        tsfn_.Unref(env);
+      }
+      call->deferred.Reject(error_with_code(env, "ERR_DISPOSED", "the model has been disposed").Value());
+      return promise;
+    }
+    call.release();
+    return promise;
+  }
+
+  static Napi::Value ProfileToJs(Napi::Env env, const mobilenet::Profile& p) {
+    Napi::Object o = Napi::Object::New(env);
+    Napi::Array layers = Napi::Array::New(env, p.layers.size());
+    for (size_t i = 0; i < p.layers.size(); ++i) {
+      const auto& t = p.layers[i];
+      Napi::Object l = Napi::Object::New(env);
+      l.Set("name", t.name);
+      l.Set("type", t.type);
+      l.Set("macs", double(t.macs));
+      l.Set("ms", t.ms);
+      l.Set("kernel", t.kernel);
+      l.Set("reorderMs", t.reorder_ms);
+      l.Set("reorderKernel", t.reorder_kernel);
+      layers.Set(uint32_t(i), l);
+    }
+    o.Set("layers", layers);
+    o.Set("forwardMs", p.forward_ms);
+    o.Set("batch", p.batch);
+    o.Set("runs", p.runs);
+    return o;
+  }
+
+  // profile(batch, runs) → Promise<{ layers, forwardMs, batch, runs }>, run on the executor thread
+  // between inference batches.
+  Napi::Value ProfileLayers(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto call = std::make_unique<Call>(env);
+    Napi::Promise promise = call->deferred.Promise();
+    if (disposed_ || !executor_) {
+      call->deferred.Reject(error_with_code(env, "ERR_DISPOSED", "the model has been disposed").Value());
+      return promise;
+    }
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+      call->deferred.Reject(error_with_code(env, "ERR_INVALID_ARGUMENT", "profile(batch, runs) expects two numbers").Value());
+      return promise;
+    }
+    const int batch = info[0].As<Napi::Number>().Int32Value(), runs = info[1].As<Napi::Number>().Int32Value();
+    if (batch < 1 || batch > 1024 || runs < 1 || runs > 10000) {
+      call->deferred.Reject(error_with_code(env, "ERR_INVALID_ARGUMENT",
+                                            "profile() needs batch in [1, 1024] and runs in [1, 10000], got " +
+                                                std::to_string(batch) + " and " + std::to_string(runs))
+                                .Value());
+      return promise;
+    }
+    Call* raw = call.get();
+    auto tsfn = tsfn_;
+    mobilenet::Job job{nullptr, 0, Output::Probabilities, nullptr,
+                       [raw, tsfn, this](const std::string& error) mutable {
+                         raw->error = error;
+                         tsfn.NonBlockingCall(raw, [this](Napi::Env env, Napi::Function, Call* c) { Settle(env, c); });
+                       },
+                       [raw, batch, runs](mobilenet::Runner& runner) {
+                         auto* backend = dynamic_cast<mobilenet::OnednnBackend*>(&runner);
+                         if (!backend) throw std::runtime_error("this engine cannot be profiled");
+                         raw->profile = std::make_unique<mobilenet::Profile>(backend->profile(batch, runs));
+                       }};
+    if (pending_++ == 0) {
+      Ref();
       tsfn_.Ref(env);
     }
     if (!executor_->submit(std::move(job))) {

@@ -96,7 +96,10 @@ void Executor::loop() {
       std::unique_lock<std::mutex> lock(mutex_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) break;  // stopping and drained
-      if (options_.max_wait_us > 0 && queue_.front().batch < options_.max_batch && !stopping_) {
+      if (queue_.front().task) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      } else if (options_.max_wait_us > 0 && queue_.front().batch < options_.max_batch && !stopping_) {
         auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(options_.max_wait_us);
         cv_.wait_until(lock, deadline, [this] {
           int n = 0;
@@ -106,13 +109,26 @@ void Executor::loop() {
       }
       // Take whole jobs in arrival order while they fit; a job larger than max_batch runs alone.
       int images = 0;
-      while (!queue_.empty() && (batch.empty() || images + queue_.front().batch <= options_.max_batch)) {
+      while (!queue_.empty() && !queue_.front().task && (batch.empty() || (!batch[0].task && images + queue_.front().batch <= options_.max_batch))) {
         images += queue_.front().batch;
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
 
+    if (batch[0].task) {
+      std::string error;
+      try {
+        batch[0].task(*runner_);
+      } catch (const std::exception& e) {
+        error = e.what();
+        if (error.empty()) error = "native engine failure";
+      } catch (...) {
+        error = "unknown native engine failure";
+      }
+      batch[0].done(error);
+      continue;
+    }
     int total = 0;
     bool softmax = false;
     for (const auto& j : batch) {

@@ -34,6 +34,9 @@ struct Job {
   Output output;
   float* dst;  // batch × output_width floats, borrowed until `done`
   std::function<void(const std::string& error)> done;  // empty error = success; called on the executor thread
+  // When set, the job is not an inference: the executor runs task(runner) alone, between batches
+  // (e.g. profiling), so it never overlaps inference on the runner; input/batch/dst are unused.
+  std::function<void(Runner&)> task = nullptr;
 };
 
 // One forward pass of a merged batch: rows [row, row + size) of the staged input (the last pass may

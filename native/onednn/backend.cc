@@ -1,6 +1,7 @@
 #include "backend.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <omp.h>
@@ -20,6 +21,7 @@ struct OnednnBackend::Plan {
   int batch = 0;
   std::vector<dnnl::primitive> prims;
   std::vector<std::unordered_map<int, memory>> args;
+  std::vector<size_t> layer_of;  // per primitive: the layer it belongs to (profile)
   memory input;       // user NHWC, handle set per run
   memory embedding;   // pooled features, nc
   memory logits;      // nc
@@ -130,7 +132,9 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
     return attr;
   };
   std::vector<memory::desc> scratch_descs;
+  size_t li = 0;
   auto add = [&](dnnl::primitive p, std::unordered_map<int, memory> a, const memory::desc& scratch) {
+    plan->layer_of.push_back(li);
     plan->prims.push_back(std::move(p));
     plan->args.push_back(std::move(a));
     scratch_descs.push_back(scratch);
@@ -155,7 +159,7 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
   const Precision prec = options_.precision;
   size_t fi = 0, ci = 0;
   float src_scale = 1.f / 127.f;  // int8: real value of one input step
-  for (size_t li = 0; li < layers.size(); ++li) {
+  for (li = 0; li < layers.size(); ++li) {
    const auto& l = layers[li];
    try {
     if (l.type == LayerType::Conv || l.type == LayerType::Depthwise || l.type == LayerType::Pointwise) {
@@ -297,6 +301,71 @@ const float* OnednnBackend::result(Output output) const {
   if (!last_) throw std::logic_error("result() before forward()");
   const memory& m = output == Output::Probabilities ? last_->probs : output == Output::Logits ? last_->logits : last_->embedding;
   return static_cast<const float*>(m.get_data_handle());
+}
+
+namespace {
+std::string impl_of(const dnnl::primitive& p) {
+  const char* s = nullptr;
+  if (dnnl_primitive_desc_query(p.get_primitive_desc(), dnnl_query_impl_info_str, 0, &s) != dnnl_success || !s)
+    return "unknown";
+  return s;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+}  // namespace
+
+Profile OnednnBackend::profile(int batch, int runs) {
+  if (batch < 1 || runs < 1) throw std::invalid_argument("profile needs batch >= 1 and runs >= 1");
+  Plan& plan = plan_for(batch);
+  // Mid-grey: input values do not change which code runs, only the numbers.
+  std::vector<float> input(size_t(batch) * image_size(), 0.25f);
+  using clock = std::chrono::steady_clock;
+  auto ms_since = [](clock::time_point t) { return std::chrono::duration<double, std::milli>(clock::now() - t).count(); };
+  forward(input.data(), batch, true);  // warm: weights reordered, pages touched, JIT code built
+  Profile out;
+  out.batch = batch;
+  out.runs = runs;
+  std::vector<double> whole;
+  for (int r = 0; r < runs; ++r) {
+    auto t = clock::now();
+    forward(input.data(), batch, true);
+    whole.push_back(ms_since(t));
+  }
+  out.forward_ms = median(whole);
+  std::vector<std::vector<double>> samples(plan.prims.size());
+  for (int r = 0; r < runs; ++r) {
+    for (size_t i = 0; i < plan.prims.size(); ++i) {
+      auto t = clock::now();
+      plan.prims[i].execute(stream_, plan.args[i]);
+      stream_.wait();
+      samples[i].push_back(ms_since(t));
+    }
+  }
+  last_ = &plan;
+  const auto& layers = net_->layers();
+  out.layers.resize(layers.size());
+  for (size_t li = 0; li < layers.size(); ++li) {
+    out.layers[li].name = layers[li].name;
+    out.layers[li].type = layer_type_name(layers[li].type);
+    out.layers[li].macs = layers[li].macs;
+  }
+  for (size_t i = 0; i < plan.prims.size(); ++i) {
+    LayerTiming& t = out.layers[plan.layer_of[i]];
+    const double ms = median(samples[i]);
+    t.ms += ms;
+    if (plan.prims[i].get_kind() == dnnl::primitive::kind::reorder) {
+      t.reorder_ms += ms;
+      if (t.reorder_kernel.empty()) t.reorder_kernel = impl_of(plan.prims[i]);
+    } else if (t.kernel.empty()) {
+      t.kernel = impl_of(plan.prims[i]);
+    }
+  }
+  return out;
 }
 
 void OnednnBackend::bind_thread(int threads) {

@@ -15,8 +15,18 @@ namespace mobilenet {
 
 struct LayerTiming {
   std::string name;
-  std::string kernel;  // oneDNN implementation name, e.g. "brgconv:avx512_core" or "ref:any"
-  double ms;
+  std::string type;    // layer_type_name: conv, dw, pw, pool, fc, softmax
+  int64_t macs = 0;
+  std::string kernel;  // oneDNN implementation name, e.g. "jit_1x1:avx2" or "ref:any"
+  double ms = 0;       // median of the layer's primitives, each timed alone; reorders included
+  double reorder_ms = 0;
+  std::string reorder_kernel;  // the reorder run for this layer (layout change), if any
+};
+
+struct Profile {
+  std::vector<LayerTiming> layers;
+  double forward_ms = 0;  // median of whole forward passes (no wait between primitives)
+  int batch = 0, runs = 0;
 };
 
 class OnednnBackend : public Runner {
@@ -29,6 +39,8 @@ class OnednnBackend : public Runner {
   // input: NHWC float [batch, R, R, 3].
   void forward(const float* input, int batch, bool softmax) override;
   const float* result(Output output) const override;
+  // Times every primitive of the batch-`batch` plan alone (stream waited after each), `runs` times.
+  Profile profile(int batch, int runs);
 
  private:
   struct Plan;
