@@ -39,7 +39,7 @@ Network::Network(const ArchConfig& cfg, const std::vector<TensorView>& tensors) 
     const LayerDesc& l = layers_[li];
     if (!has_weights(l.type)) continue;
     const size_t k = l.kernel, cin = l.in_channels, cout = l.out_channels;
-    FoldedLayer f{li, {}, {}};
+    FoldedLayer f{li, {}, {}, {}, {}};
     if (l.type == LayerType::FullyConnected) {
       const TensorView& w = take(tensors, next, cin * cout, l.name + "/kernel");
       const TensorView& b = take(tensors, next, cout, l.name + "/bias");
@@ -60,6 +60,8 @@ Network::Network(const ArchConfig& cfg, const std::vector<TensorView>& tensors) 
     // Fold BN in double: y = γ(x−μ)/√(σ²+ε) + β  ⇒  w' = w·s, b' = β − μ·s with s = γ/√(σ²+ε).
     std::vector<double> scale(cout);
     f.bias.resize(cout);
+    f.bn_gamma.assign(bn[0]->data, bn[0]->data + cout);
+    f.bn_beta.assign(bn[1]->data, bn[1]->data + cout);
     for (size_t o = 0; o < cout; ++o) {
       double var = bn[3]->data[o];
       if (!(var + cfg.bn_epsilon > 0)) throw std::invalid_argument(l.name + "_bn/moving_variance + epsilon is not positive");

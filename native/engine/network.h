@@ -16,6 +16,9 @@ struct FoldedLayer {
   size_t layer_index;          // into Network::layers()
   std::vector<float> weights;  // conv/pw: OIHW; depthwise: G,O=1,I=1,H,W; fc: [classes][in_channels]
   std::vector<float> bias;     // folded BN shift, or the classifier bias
+  // The BN's γ and β (empty for the classifier): its outputs are ~N(β, γ²) per channel, which int8
+  // bias correction uses to estimate the mean of the next layer's input without data.
+  std::vector<float> bn_gamma, bn_beta;
 };
 
 class Network {

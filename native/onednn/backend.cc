@@ -52,6 +52,7 @@ OnednnBackend::OnednnBackend(std::shared_ptr<const Network> net, BackendOptions 
   qbias_.reserve(net_->folded().size());
   float src_scale = 1.f / 127.f;  // int8: the s8 input quantises [-1, 1]
   size_t ci = 0;
+  std::vector<float> in_mean(std::begin(kImageMean), std::end(kImageMean));  // E[x] of the next conv's input
   for (const auto& f : net_->folded()) {
     const LayerDesc& l = layers[f.layer_index];
     const bool fc = l.type == LayerType::FullyConnected;
@@ -66,7 +67,10 @@ OnednnBackend::OnednnBackend(std::shared_ptr<const Network> net, BackendOptions 
     const memory::desc bd({l.out_channels}, dt::f32, tag::x);
     if (int8 && !fc) {
       qweights_.push_back(quantize_per_output_channel(f.weights.data(), f.weights.size(), l.out_channels));
-      qbias_.push_back(bias_for_accumulator(f.bias, src_scale, qweights_.back().scale));
+      std::vector<float> bias = f.bias;
+      correct_bias(bias, f.weights.data(), qweights_.back(), l.out_channels, in_mean, l.type == LayerType::Depthwise);
+      qbias_.push_back(bias_for_accumulator(bias, src_scale, qweights_.back().scale));
+      in_mean = expected_clipped_normal(f.bn_beta, f.bn_gamma, activation_max(ci));
       plain_weights_.emplace_back(wd, engine_, qweights_.back().q.data());
       biases_.emplace_back(bd, engine_, qbias_.back().data());
       src_scale = activation_max(ci++) / 255.f;  // the u8 output of this layer feeds the next
