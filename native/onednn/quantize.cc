@@ -67,6 +67,10 @@ std::string precision_unsupported_reason(Precision p) {
   return "";
 }
 
+bool int8_pairs_saturate() {
+  return isa_rank() < 3 && dnnl::get_effective_cpu_isa() != dnnl::cpu_isa::avx2_vnni;
+}
+
 std::string precision_note(Precision p) {
   const int rank = isa_rank();
   if (p == Precision::BF16 && rank < 4)

@@ -22,6 +22,10 @@ std::string effective_isa_name();
 // avx512_core); on an AVX2 CPU it has no bf16 convolution at all (measured: primitive creation fails).
 // int8 has JIT kernels down to AVX2 (vpmaddubsw); VNNI makes them faster and exact (no s16 saturation).
 std::string precision_unsupported_reason(Precision p);
+// True where oneDNN's int8 convolutions sum u8·s8 products pairwise in saturating 16-bit lanes
+// (vpmaddubsw: AVX2 or AVX-512 without VNNI). 255·127·2 exceeds 32767; 127·127·2 does not.
+bool int8_pairs_saturate();
+
 // A note for the user when `p` runs but on a slower path (e.g. int8 without VNNI); else empty.
 std::string precision_note(Precision p);
 
