@@ -7,6 +7,10 @@
  *   order 1, i.e. < 1 % per layer; over 27 conv layers that adds up (as a random walk) to a few
  *   percent. Measured worst max|Δlogit| / max|logit| = 0.029 (AVX2 here and VNNI on Sapphire Rapids):
  *   bound 0.06. Pooled features keep their direction: cosine ≥ 0.999 (measured ≥ 0.9997).
+ *   Without VNNI the inputs of 1×1 convs use 127 levels (step 6/127, so oneDNN's 16-bit pair sums
+ *   cannot saturate — that saturation cost far more on real photos), which doubles their rounding
+ *   noise: measured worst 0.067 on AVX2, bound 0.12; 1 − cosine grows with the noise squared
+ *   (measured ≥ 0.9988), bound 0.998.
  * - bf16 (8-bit mantissa, relative rounding 2^-9 per activation, f32 accumulation): measured 0.005,
  *   bound 0.02; cosine ≥ 0.9999.
  * Top-1 agreement is not used on random weights: their 1000 logits are nearly tied, so a tiny change
@@ -126,7 +130,7 @@ describe('precision: options and capability detection', function () {
 describe('precision: random weights stay close to fp32 (16 α×ρ)', function () {
   this.timeout(300000);
   const modes = (['int8', 'bf16'] as const).filter(supported);
-  const bound = { int8: { logits: 0.06, cosine: 0.999 }, bf16: { logits: 0.02, cosine: 0.9999 } };
+  const bound = { int8: hasVnni ? { logits: 0.06, cosine: 0.999 } : { logits: 0.12, cosine: 0.998 }, bf16: { logits: 0.02, cosine: 0.9999 } };
   for (const alpha of [0.25, 0.5, 0.75, 1]) {
     for (const R of [128, 160, 192, 224]) {
       it(`α=${alpha} ρ=${R}: ${modes.join(', ')}`, async () => {
@@ -236,12 +240,12 @@ describe('precision: accuracy on the sample photos', function () {
     if (table.length) console.log(['', '      model       precision  top-1    top-5   agree with fp32', ...table].join('\n'));
   });
 
-  // The issue's bounds hold with VNNI (exact u8·s8 products). Without it oneDNN's AVX2 int8 kernels
-  // sum u8·s8 pairs in saturating 16-bit lanes, which a ReLU6 network at full range does hit, so
-  // on such CPUs the test checks looser bounds measured on an AVX2 EPYC (see README).
+  // The issue's bounds, on every CPU. They hold without VNNI too since int8 corrects the bias shift of
+  // weight rounding and keeps u8·s8 pair sums below 16-bit saturation (quantize.h, backend.cc); on the
+  // AVX2 EPYC: α=0.75 86.0 → 84.5 % top-1, 97.0 % agreement; α=0.25 57.5 → 61.0 %, 89.5 % agreement.
   const cases = [
-    { alpha: '0.75', int8: hasVnni ? { top1: 1.5, agree: 0.95 } : { top1: 5, agree: 0.9 }, bf16: { top1: 0.5, agree: 0.98 } },
-    { alpha: '0.25', int8: hasVnni ? { top1: 3, agree: 0 } : { top1: 10, agree: 0 }, bf16: { top1: 0.5, agree: 0.98 } },
+    { alpha: '0.75', int8: { top1: 1.5, agree: 0.95 }, bf16: { top1: 0.5, agree: 0.98 } },
+    { alpha: '0.25', int8: { top1: 3, agree: 0.85 }, bf16: { top1: 0.5, agree: 0.98 } },
   ];
   for (const c of cases) {
     it(`α=${c.alpha}/224: fp32 vs ${['bf16', 'int8'].filter(supported).join(', ')}`, async function () {
