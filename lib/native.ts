@@ -1,5 +1,6 @@
 /** The compiled addon, loaded once through `bindings` (build/Release/mobilenet_native.node). */
 import bindings from 'bindings';
+import * as os from 'os';
 import * as path from 'path';
 import { MobileNetError } from './errors';
 
@@ -66,10 +67,15 @@ let addon: NativeAddon | undefined;
 
 export function native(): NativeAddon {
   if (!addon) {
-    // libgomp reads its wait policy once, when the addon's libdnnl pulls it in, so it must be in the
-    // environment now. Its default spin-waiting at every barrier collapses when the cores are shared
-    // (measured on 2 busy cores, α=0.25/128 batch 32: 56 → 513 img/s); a user's own setting wins.
-    const setPolicy = process.env.OMP_WAIT_POLICY === undefined;
+    // libgomp reads its wait policy once, when the addon's libdnnl pulls it in, so it is decided now.
+    // Its default (spin ~300 000 rounds at each barrier, then sleep) wins on a machine with spare
+    // cores: measured α=0.25/128 batch 1, 2 threads, 2 cores with ~1.5 cores of other load, medians
+    // of 6 alternating runs: 0.46 ms vs 1.02 ms with OMP_WAIT_POLICY=passive (α=1/224: no difference).
+    // Spinning collapses only when the cores are oversubscribed (8 jobs on 2 cores, α=0.25/128 batch
+    // 32: 56 img/s spinning vs 513 passive), so passive is chosen only when the load average says so.
+    // A user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT always wins.
+    const setPolicy = process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined &&
+      os.loadavg()[0] > 2 * os.availableParallelism();
     if (setPolicy) process.env.OMP_WAIT_POLICY = 'passive';
     try {
       // MOBILENET_NATIVE_PATH picks another build of the addon (e.g. build-asan/Release/mobilenet_native.node for `npm run test:asan`).
