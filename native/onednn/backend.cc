@@ -92,6 +92,12 @@ OnednnBackend::OnednnBackend(std::shared_ptr<const Network> net, BackendOptions 
     biases_.emplace_back(bd, engine_, const_cast<float*>(f.bias.data()));
   }
   reordered_.resize(plain_weights_.size());
+  // Opt-in (MOBILENET_DW_FUSION=1): on AVX2 oneDNN 2.6 fuses only a few pairs with a real JIT kernel
+  // (α=1/224 batch 1: conv_pw_1+conv_dw_2; the rest would be "ref_fused_convolution", two kernels
+  // chained, which is never taken), and it measured no faster: α=1/224 forward pass, medians of 5
+  // alternating runs, batch 1 8.9 vs 8.8 ms (off), batch 32 324 vs 294 ms (off).
+  const char* fuse = std::getenv("MOBILENET_DW_FUSION");
+  fuse_dw_ = fuse && std::string(fuse) == "1";
 }
 
 float OnednnBackend::activation_max(size_t conv_index) const {
@@ -208,6 +214,30 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
         oscales = output_scales(src_scale, qweights_[fi].scale, dst_scale);
       }
       dnnl::convolution_forward::primitive_desc pd(d, make_attr(true, clip_hi, oscales.empty() ? nullptr : &oscales), engine_);
+      // fp32: the depthwise conv after a 1×1 conv runs as its post-op (append_dw) where oneDNN has a
+      // JIT kernel for the pair: the 1×1 output then stays in cache rows instead of a full tensor.
+      const LayerDesc* fused_dw = nullptr;
+      if (fuse_dw_ && prec == Precision::FP32 && !options_.stats && l.type == LayerType::Pointwise && li + 1 < layers.size() &&
+          layers[li + 1].type == LayerType::Depthwise && layers[li + 1].kernel == 3) {
+        const LayerDesc& n = layers[li + 1];
+        dnnl::primitive_attr attr;
+        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+        dnnl::post_ops ops;
+        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
+        ops.append_dw(dt::f32, dt::f32, dt::f32, n.kernel, n.stride, n.pad_before, 0, {1.f});
+        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
+        attr.set_post_ops(ops);
+        try {
+          dnnl::convolution_forward::primitive_desc fpd(d, attr, engine_, true);
+          const memory::dims want{N, n.out_channels, n.out_size, n.out_size};
+          if (fpd && fpd.dst_desc().dims() == want && std::string(fpd.impl_info_str()).rfind("ref", 0) != 0) {
+            pd = fpd;
+            fused_dw = &n;
+          }
+        } catch (const dnnl::error&) {
+          // No fused implementation for this shape: keep two primitives.
+        }
+      }
       // With `any` layouts a layer's dst is normally the next layer's src; this reorder then happens
       // only once, from the user's NHWC input into the first conv's layout (int8: scaled to s8).
       if (pd.src_desc() != cur.get_desc()) {
@@ -218,10 +248,19 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
         cur = converted;
       }
       memory dst = in_arena(pd.dst_desc());
-      add(dnnl::convolution_forward(pd),
-          {{DNNL_ARG_SRC, cur}, {DNNL_ARG_WEIGHTS, weights_for(fi, pd.weights_desc())}, {DNNL_ARG_BIAS, biases_[fi]},
-           {DNNL_ARG_DST, dst}},
-          pd.scratchpad_desc());
+      std::unordered_map<int, memory> conv_args{
+          {DNNL_ARG_SRC, cur}, {DNNL_ARG_WEIGHTS, weights_for(fi, pd.weights_desc())}, {DNNL_ARG_BIAS, biases_[fi]}, {DNNL_ARG_DST, dst}};
+      if (fused_dw) {
+        const int w = DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS, b = DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS;
+        conv_args[w] = weights_for(fi + 1, pd.query_md(dnnl::query::exec_arg_md, w));
+        conv_args[b] = biases_[fi + 1];
+      }
+      add(dnnl::convolution_forward(pd), std::move(conv_args), pd.scratchpad_desc());
+      if (fused_dw) {  // the depthwise layer is done too
+        ++li;
+        ++fi;
+        ++ci;
+      }
       if (options_.stats && dst_dt == dt::f32) plan->conv_outputs.push_back({plan->prims.size() - 1, ci, dst});
       cur = dst;
       src_scale = dst_scale;
@@ -367,6 +406,9 @@ Profile OnednnBackend::profile(int batch, int runs) {
     out.layers[li].type = layer_type_name(layers[li].type);
     out.layers[li].macs = layers[li].macs;
   }
+  for (size_t li = 0; li + 1 < out.layers.size(); ++li)
+    if (std::find(plan.layer_of.begin(), plan.layer_of.end(), li + 1) == plan.layer_of.end())
+      out.layers[li + 1].kernel = "fused into " + layers[li].name;  // append_dw: timed with the 1×1 conv
   for (size_t i = 0; i < plan.prims.size(); ++i) {
     LayerTiming& t = out.layers[plan.layer_of[i]];
     const double ms = median(samples[i]);

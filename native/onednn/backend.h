@@ -60,6 +60,7 @@ class OnednnBackend : public Runner {
   std::vector<std::vector<std::pair<dnnl::memory::desc, dnnl::memory>>> reordered_;
   std::list<std::unique_ptr<Plan>> plans_;  // most recently used first
   Plan* last_ = nullptr;                    // the plan of the latest forward()
+  bool fuse_dw_ = false;                    // 1×1 conv + depthwise conv as one primitive where JIT (opt-in)
 };
 
 }  // namespace mobilenet
