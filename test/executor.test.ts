@@ -98,3 +98,34 @@ describe('executor: micro-batching', function () {
     results.forEach((r, i) => expect(maxAbsDiff(r, singles[i])).to.be.at.most(1e-5));
   });
 });
+
+describe('executor: merged passes read each caller\'s rows in place', function () {
+  this.timeout(120000);
+
+  // Each caller's rows go through their own input reorder (int8: with the input's quantisation scale),
+  // and a padded tail is zeroed; merged results must equal the same images run alone.
+  for (const precision of ['fp32', 'int8'] as const) {
+    it(`${precision}: 11 concurrent calls of 1–3 images over passes of maxBatch 8 equal single runs`, async function () {
+      const { native } = await import('../lib/native');
+      if (native().info().precisionUnsupported?.[precision]) this.skip();
+      const m = await load({ weights: 'random', alpha: 0.5, resolution: R, classes: 30, seed: 4, precision, maxBatch: 8, threads: 2 });
+      try {
+        const sizes = [1, 3, 2, 1, 1, 3, 2, 1, 2, 1, 3];
+        let next = 0;
+        const inputs = sizes.map((n) => {
+          const x = new Float32Array(n * SIZE);
+          for (let k = 0; k < n; k++) x.set(image(next++), k * SIZE);
+          return x;
+        });
+        const alone: Float32Array[] = [];
+        for (let i = 0; i < inputs.length; i++) alone.push(await m.infer(inputs[i], [sizes[i], R, R, 3], { output: 'logits' }));
+        const before = m.stats().batches ?? 0;
+        const merged = await Promise.all(inputs.map((x, i) => m.infer(x, [sizes[i], R, R, 3], { output: 'logits' })));
+        expect((m.stats().batches ?? 0) - before, 'forward passes').to.be.lessThan(inputs.length);
+        merged.forEach((r, i) => expect(maxAbsDiff(r, alone[i]), `caller ${i}`).to.be.at.most(1e-4));
+      } finally {
+        m.dispose();
+      }
+    });
+  }
+});

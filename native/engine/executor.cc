@@ -33,6 +33,19 @@ std::vector<Chunk> plan_chunks(int total, int max_batch) {
   return chunks;
 }
 
+void Runner::forward_parts(const std::vector<Rows>& parts, int batch, bool softmax) {
+  const size_t image = image_size();
+  if (parts.size() == 1 && parts[0].count == batch) return forward(parts[0].data, batch, softmax);
+  staging_.resize(size_t(batch) * image);
+  size_t at = 0;
+  for (const Rows& p : parts) {
+    std::memcpy(staging_.data() + at, p.data, size_t(p.count) * image * sizeof(float));
+    at += size_t(p.count) * image;
+  }
+  std::fill(staging_.begin() + at, staging_.begin() + size_t(batch) * image, 0.f);
+  forward(staging_.data(), batch, softmax);
+}
+
 Executor::Executor(std::unique_ptr<Runner> runner, ExecutorOptions options)
     : runner_(std::move(runner)), options_(options) {
   if (options_.max_batch < 1) options_.max_batch = 1;
@@ -88,7 +101,6 @@ Executor::Stats Executor::stats() const {
 void Executor::loop() {
   runner_->bind_thread(options_.threads);
   const size_t image = runner_->image_size();
-  std::vector<float> staging;
   std::vector<Job> batch;
   for (;;) {
     batch.clear();
@@ -139,24 +151,20 @@ void Executor::loop() {
     int passes = 0;
     try {
       const std::vector<Chunk> chunks = plan_chunks(total, options_.max_batch);
-      const int rows = chunks.back().row + chunks.back().size;  // ≥ total: the last pass may be padded
-      const float* input = batch[0].input;
-      // One caller's own rows are read in place; several callers, or a padded tail, need one copy.
-      if (batch.size() > 1 || rows > total) {
-        staging.resize(size_t(rows) * image);
-        size_t at = 0;
-        for (const auto& j : batch) {
-          std::memcpy(staging.data() + at, j.input, size_t(j.batch) * image * sizeof(float));
-          at += size_t(j.batch) * image;
-        }
-        std::fill(staging.begin() + at, staging.begin() + size_t(rows) * image, 0.f);
-        input = staging.data();
-      }
+      std::vector<Runner::Rows> parts;
       for (const Chunk& c : chunks) {
-        runner_->forward(input + size_t(c.row) * image, c.size, softmax);
+        // The callers' rows of this pass, read where they are: no staging copy of the merged batch.
+        parts.clear();
+        int first = 0;
+        for (const auto& j : batch) {
+          const int lo = std::max(first, c.row), hi = std::min(first + j.batch, std::min(c.row + c.size, total));
+          if (lo < hi) parts.push_back({j.input + size_t(lo - first) * image, hi - lo});
+          first += j.batch;
+        }
+        runner_->forward_parts(parts, c.size, softmax);
         ++passes;
         // Hand each caller the rows of this pass that are theirs.
-        int first = 0;
+        first = 0;
         for (const auto& j : batch) {
           const int lo = std::max(first, c.row), hi = std::min(first + j.batch, std::min(c.row + c.size, total));
           if (lo < hi) {

@@ -26,6 +26,18 @@ class Runner {
   // Runs `batch` images; afterwards result(o) points at batch rows of output_width(o) floats.
   virtual void forward(const float* input, int batch, bool softmax) = 0;
   virtual const float* result(Output output) const = 0;
+
+  // Rows of one forward pass that lie in different callers' buffers.
+  struct Rows {
+    const float* data;
+    int count;
+  };
+  // Like forward(), with the pass's input given as consecutive parts; rows after the parts (up to
+  // `batch`) are padding whose results are ignored. Default: copy the parts into one buffer.
+  virtual void forward_parts(const std::vector<Rows>& parts, int batch, bool softmax);
+
+ protected:
+  std::vector<float> staging_;
 };
 
 struct Job {

@@ -40,6 +40,13 @@ struct OnednnBackend::Plan {
   // holds two of the largest activation instead of every layer's: about a third of the memory at α=1.
   std::unique_ptr<void, void (*)(void*)> arena[2] = {{nullptr, std::free}, {nullptr, std::free}};
   size_t softmax_step = 0;
+  // The reorder from the caller's NHWC rows into the first conv's layout, when it is step 0:
+  // forward_parts() replaces it with one reorder per part, writing at that part's rows.
+  bool input_reorder = false;
+  dnnl::primitive_attr input_attr;
+  memory converted_input;            // step 0's destination
+  size_t converted_image_bytes = 0;  // one image in that layout (the batch is the outermost dimension)
+  std::unordered_map<int, dnnl::reorder> part_reorders;  // by part row count
   struct Tap {
     size_t step, conv_index;
     memory dst;
@@ -244,6 +251,18 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
         memory converted = in_arena(pd.src_desc());
         dnnl::primitive_attr rattr;
         if (prec == Precision::INT8 && ci == 0) rattr.set_output_scales(0, {1.f / src_scale});
+        if (plan->prims.empty()) {
+          const auto& blk = converted.get_desc().data.format_desc.blocking;
+          bool batch_outer = converted.get_desc().data.format_kind == dnnl_blocked;
+          for (int b = 0; batch_outer && b < blk.inner_nblks; ++b) batch_outer = blk.inner_idxs[b] != 0;
+          for (int d = 1; batch_outer && d < 4; ++d) batch_outer = blk.strides[0] >= blk.strides[d];
+          if (batch_outer) {
+            plan->input_reorder = true;
+            plan->input_attr = rattr;
+            plan->converted_input = converted;
+            plan->converted_image_bytes = size_t(blk.strides[0]) * memory::data_type_size(converted.get_desc().data_type());
+          }
+        }
         add(dnnl::reorder(cur, converted, rattr), {{DNNL_ARG_FROM, cur}, {DNNL_ARG_TO, converted}}, memory::desc());
         cur = converted;
       }
@@ -326,6 +345,35 @@ void OnednnBackend::forward(const float* input, int batch, bool softmax) {
   if (batch < 1) throw std::invalid_argument("batch must be >= 1");
   Plan& plan = plan_for(batch);
   plan.input.set_data_handle(const_cast<float*>(input));
+  run_steps(plan, 0, softmax);
+}
+
+void OnednnBackend::forward_parts(const std::vector<Rows>& parts, int batch, bool softmax) {
+  if (batch < 1) throw std::invalid_argument("batch must be >= 1");
+  if (parts.size() == 1 && parts[0].count == batch) return forward(parts[0].data, batch, softmax);
+  Plan& plan = plan_for(batch);
+  if (!plan.input_reorder || options_.stats) return Runner::forward_parts(parts, batch, softmax);
+  const auto& cfg = net_->config();
+  const memory::desc& full = plan.converted_input.get_desc();
+  char* to = static_cast<char*>(plan.converted_input.get_data_handle());
+  int row = 0;
+  for (const Rows& p : parts) {
+    const memory::dim k = p.count;
+    memory::desc src({k, 3, cfg.resolution, cfg.resolution}, dt::f32, tag::nhwc);
+    memory::desc dst = full.submemory_desc({k, full.dims()[1], full.dims()[2], full.dims()[3]}, {0, 0, 0, 0});
+    auto it = plan.part_reorders.find(p.count);
+    if (it == plan.part_reorders.end())
+      it = plan.part_reorders.emplace(p.count, dnnl::reorder(dnnl::reorder::primitive_desc(engine_, src, engine_, dst, plan.input_attr))).first;
+    memory from(src, engine_, const_cast<float*>(p.data)), into(dst, engine_, to + size_t(row) * plan.converted_image_bytes);
+    it->second.execute(stream_, {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, into}});
+    row += p.count;
+  }
+  // Padding rows: zeros (a mid-grey image), never left-over bytes that might be denormals or NaN.
+  if (row < batch) std::memset(to + size_t(row) * plan.converted_image_bytes, 0, size_t(batch - row) * plan.converted_image_bytes);
+  run_steps(plan, 1, softmax);
+}
+
+void OnednnBackend::run_steps(Plan& plan, size_t from, bool softmax) {
   // Softmax is skipped when only logits or features are wanted; everything before it always runs.
   size_t steps = softmax ? plan.prims.size() : plan.softmax_step;
   if (options_.stats) {
@@ -333,7 +381,7 @@ void OnednnBackend::forward(const float* input, int batch, bool softmax) {
     // Rows the executor pads a merged batch with (zeros: a mid-grey image) count too; the calibrator
     // sends batches of its own size, so there are none.
     size_t tap = 0;
-    for (size_t i = 0; i < steps; ++i) {
+    for (size_t i = from; i < steps; ++i) {
       plan.prims[i].execute(stream_, plan.args[i]);
       if (tap < plan.conv_outputs.size() && plan.conv_outputs[tap].step == i) {
         stream_.wait();
@@ -343,7 +391,7 @@ void OnednnBackend::forward(const float* input, int batch, bool softmax) {
       }
     }
   } else {
-    for (size_t i = 0; i < steps; ++i) plan.prims[i].execute(stream_, plan.args[i]);
+    for (size_t i = from; i < steps; ++i) plan.prims[i].execute(stream_, plan.args[i]);
   }
   stream_.wait();
   last_ = &plan;

@@ -39,12 +39,15 @@ class OnednnBackend : public Runner {
   // input: NHWC float [batch, R, R, 3].
   void forward(const float* input, int batch, bool softmax) override;
   const float* result(Output output) const override;
+  // Each part goes through its own input reorder straight into the first conv's layout.
+  void forward_parts(const std::vector<Rows>& parts, int batch, bool softmax) override;
   // Times every primitive of the batch-`batch` plan alone (stream waited after each), `runs` times.
   Profile profile(int batch, int runs);
 
  private:
   struct Plan;
   Plan& plan_for(int batch);
+  void run_steps(Plan& plan, size_t from, bool softmax);
   float activation_max(size_t conv_index) const;
   dnnl::memory weights_for(size_t folded_index, const dnnl::memory::desc& wanted);
 
