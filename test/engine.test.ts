@@ -1,16 +1,7 @@
 /** The engine behind load()/infer(): async behaviour, argument validation, dispose, concurrency. */
 import { expect } from 'chai';
 import { load, MobileNet, MobileNetError } from '../lib';
-
-function randomInput(n: number, r: number, seed: number): Float32Array {
-  const x = new Float32Array(n * r * r * 3);
-  let s = seed >>> 0;
-  for (let i = 0; i < x.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return x;
-}
+import { uniformImages as randomInput } from './helpers/random';
 
 async function expectCode(p: Promise<unknown> | (() => unknown), code: string, pattern?: RegExp): Promise<MobileNetError> {
   try {

@@ -6,18 +6,9 @@ import { expect } from 'chai';
 import * as ort from 'onnxruntime-node';
 import { load, loadWeights, randomWeights, BUNDLED_WEIGHTS, MobileNetError, type ArchSpec, type ModelWeights } from '../lib';
 import { exportOnnx, ONNX_INPUT } from '../lib/export/onnx';
+import { uniformImages as inputs } from './helpers/random';
 
 const base: ArchSpec = { alpha: 1, resolution: 224, classes: 1000, channelRule: 'keras', padding: 'same', bnEpsilon: 1e-3, variant: 'mobilenet' };
-
-function inputs(n: number, R: number, seed: number): Float32Array {
-  const x = new Float32Array(n * R * R * 3);
-  let s = seed >>> 0;
-  for (let i = 0; i < x.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return x;
-}
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).to.equal(b.length);

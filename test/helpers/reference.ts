@@ -13,6 +13,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { prng } from './random';
 import type { ArchSpec } from '../../lib/spec';
 
 export const FIXTURE_VERSION = 'v2';
@@ -30,17 +31,7 @@ export function ensureCpuBackend(): Promise<void> {
   return backendReady;
 }
 
-/** mulberry32: tiny, seedable, and good enough to make weights that are not accidentally symmetric. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from './random';
 
 function uniform(rand: () => number, n: number, lo: number, hi: number): Float32Array {
   const out = new Float32Array(n);
