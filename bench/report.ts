@@ -6,7 +6,7 @@ const f = (v: number | undefined, digits = 1) => (v === undefined || !Number.isF
 export function markdown(r: BenchResults): string {
   const lines: string[] = [];
   lines.push(`# MobileNet v1 benchmark`, '');
-  lines.push(`${r.date} · ${r.machine} · ${r.threads} threads · oneDNN sgemm peak ${f(r.sgemm.gflops)} GFLOP/s (n=${r.sgemm.n}, same run)${r.quick ? ' · quick run' : ''}`, '');
+  lines.push(`${r.date} · ${r.machine} · ${r.threads} threads · oneDNN sgemm peak ${f(r.sgemm.gflops)} GFLOP/s (n=${r.sgemm.n}, same run)${r.rounds && r.rounds > 1 ? ` · ours and onnxruntime: median of ${r.rounds} alternating rounds` : ''}${r.quick ? ' · quick run' : ''}`, '');
   lines.push('Random weights (seed ' + r.seed + '), identical for every engine (onnxruntime runs our ONNX export of them). '
     + 'Batch-1: median / p99 ms. Batch-32: images/s and the fraction of the sgemm peak it reaches (2 · mult-adds · img/s). '
     + 'RSS: peak resident MB of the engine\'s own process. Load: model creation ms (first inference in brackets).', '');

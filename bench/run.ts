@@ -3,7 +3,10 @@
  * TF.js CPU (batch 1 only), each configuration × engine in its own child process so RSS is separable,
  * plus oneDNN's sgemm peak measured in the same run. Writes bench/results/latest.{json,md} and latency.svg.
  *
- *   node dist/bench/run.js [--quick] [--alpha 1,0.5] [--resolution 224] [--engines a,b] [--threads 2]
+ *   node dist/bench/run.js [--quick] [--alpha 1,0.5] [--resolution 224] [--engines a,b] [--threads 2] [--rounds 3]
+ *
+ * Our engine and onnxruntime run `--rounds` times each per configuration, alternating, and report the
+ * median round: on a shared machine one sequential pair of runs can swing a ratio by ±20 %.
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -28,6 +31,8 @@ export interface BenchResults {
   date: string;
   machine: string;
   threads: number;
+  /** Alternating runs of our engine and onnxruntime per configuration; each reports its median. */
+  rounds?: number;
   seed: number;
   quick: boolean;
   sgemm: { gflops: number; n: number; threads: number };
@@ -63,6 +68,26 @@ function sgemmPeak(threads: number, seconds: number): BenchResults['sgemm'] {
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
+/** Per metric, the median over rounds of the same engine (timings, throughputs, load); RSS: the largest. */
+function medianRound(rounds: ChildResult[]): ChildResult {
+  if (rounds.length === 1) return rounds[0];
+  const med = (xs: number[]) => { const v = [...xs].sort((a, b) => a - b); return v[(v.length - 1) >> 1]; };
+  const byB1 = [...rounds].sort((a, b) => (a.batch1?.median ?? 0) - (b.batch1?.median ?? 0));
+  const out: ChildResult = { ...byB1[(byB1.length - 1) >> 1] };
+  out.loadMs = med(rounds.map((r) => r.loadMs));
+  out.rssPeakMB = Math.max(...rounds.map((r) => r.rssPeakMB));
+  if (rounds.every((r) => r.batch32)) {
+    const byB32 = [...rounds].sort((a, b) => a.batch32!.imagesPerSecond - b.batch32!.imagesPerSecond);
+    out.batch32 = byB32[(byB32.length - 1) >> 1].batch32;
+  }
+  if (rounds.every((r) => r.concurrent64)) {
+    const byC = [...rounds].sort((a, b) => a.concurrent64!.imagesPerSecond - b.concurrent64!.imagesPerSecond);
+    out.concurrent64 = byC[(byC.length - 1) >> 1].concurrent64;
+  }
+  out.note = [out.note, `median of ${rounds.length} alternating rounds`].filter(Boolean).join('; ');
+  return out;
+}
+
 function runChild(a: ChildArgs): ChildResult {
   const r = spawnSync(process.execPath, [path.join(__dirname, 'engine.js'), JSON.stringify(a)], {
     env: { ...process.env, OMP_NUM_THREADS: String(a.threads) }, maxBuffer: 64 << 20, timeout: 600_000,
@@ -81,12 +106,15 @@ async function main(): Promise<void> {
   if (quick && !arg('alpha') && !arg('resolution')) pairs = [[1, 224], [0.25, 128]];
   else for (const a of alphas) for (const r of resolutions) pairs.push([a, r]);
   const engines = (arg('engines')?.split(',') ?? [...ENGINES]) as EngineName[];
+  const rounds = Number(arg('rounds') ?? 3);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds takes a positive integer, got '${arg('rounds')}'`);
+  const repeated = (e: EngineName) => e === 'mobilenet-native' || e === 'onnxruntime';
   for (const e of engines) if (!ENGINES.includes(e)) throw new Error(`unknown engine ${e}; known: ${ENGINES.join(', ')}`);
 
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const results: BenchResults = {
     date: new Date().toISOString(), machine: `${cpu}, ${os.cpus().length} logical CPUs, load ${os.loadavg()[0].toFixed(1)}`,
-    threads, seed, quick, sgemm: sgemmPeak(threads, quick ? 2 : 4), configs: [], failures: [],
+    threads, rounds, seed, quick, sgemm: sgemmPeak(threads, quick ? 2 : 4), configs: [], failures: [],
   };
   console.log(`sgemm peak (oneDNN, ${threads} threads): ${results.sgemm.gflops.toFixed(1)} GFLOP/s`);
 
@@ -94,9 +122,24 @@ async function main(): Promise<void> {
     const macs = macsOf(alpha, resolution);
     const config: ConfigResult = { alpha, resolution, macs, engines: [], ratios: {} };
     let ours: number[] | undefined;
+    // Rounds of the head-to-head engines, alternating so that load changes hit both alike.
+    const done = new Map<EngineName, ChildResult[]>();
+    const failed = new Map<EngineName, string>();
+    for (let round = 0; round < rounds; round++) {
+      for (const engine of engines.filter(repeated)) {
+        if (failed.has(engine)) continue;
+        try {
+          const r = runChild({ engine, alpha, resolution, seed, threads, quick, checkImages: 2 });
+          done.set(engine, [...(done.get(engine) ?? []), r]);
+        } catch (e) {
+          failed.set(engine, (e as Error).message);
+        }
+      }
+    }
     for (const engine of engines) {
       try {
-        const child = runChild({ engine, alpha, resolution, seed, threads, quick, checkImages: 2 });
+        if (failed.has(engine)) throw new Error(failed.get(engine));
+        const child = repeated(engine) ? medianRound(done.get(engine)!) : runChild({ engine, alpha, resolution, seed, threads, quick, checkImages: 2 });
         const { probabilities, ...rest } = child;
         const entry: EngineResult = rest;
         if (engine === 'mobilenet-native') ours = probabilities;
