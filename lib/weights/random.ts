@@ -8,7 +8,7 @@ import { MobileNetError } from '../errors';
 import { ModelWeights, expectedTensors } from './types';
 
 /** mulberry32: tiny, fast, and good enough for weights; the same seed gives the same stream everywhere. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

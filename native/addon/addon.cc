@@ -208,6 +208,26 @@ class Model : public Napi::ObjectWrap<Model> {
     }
   }
 
+  // Hands a job to the executor. While anything is pending this object (and so the executor) stays
+  // alive and the threadsafe function keeps the event loop running for the result.
+  Napi::Promise Submit(Napi::Env env, std::unique_ptr<Call> call, mobilenet::Job job) {
+    Napi::Promise promise = call->deferred.Promise();
+    if (pending_++ == 0) {
+      Ref();
+      tsfn_.Ref(env);
+    }
+    if (!executor_->submit(std::move(job))) {
+      if (--pending_ == 0) {
+        Unref();
+        tsfn_.Unref(env);
+      }
+      call->deferred.Reject(error_with_code(env, "ERR_DISPOSED", "the model has been disposed").Value());
+      return promise;
+    }
+    call.release();  // Settle() owns it from here
+    return promise;
+  }
+
   // infer(input: Float32Array, batch: number, output: 'probabilities'|'logits'|'embedding') → Promise<Float32Array>
   Napi::Value Infer(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -247,20 +267,7 @@ class Model : public Napi::ObjectWrap<Model> {
                          // Fails only while the environment shuts down, when nobody is left to settle it.
                          tsfn.NonBlockingCall(raw, [this](Napi::Env env, Napi::Function, Call* c) { Settle(env, c); });
                        }};
-    if (pending_++ == 0) {
-      Ref();  // keep this object (and so the executor) alive while calls are pending
-      tsfn_.Ref(env);
-    }
-    if (!executor_->submit(std::move(job))) {
-      if (--pending_ == 0) {
-        Unref();
-        tsfn_.Unref(env);
-      }
-      call->deferred.Reject(error_with_code(env, "ERR_DISPOSED", "the model has been disposed").Value());
-      return promise;
-    }
-    call.release();
-    return promise;
+    return Submit(env, std::move(call), std::move(job));
   }
 
   static Napi::Value ProfileToJs(Napi::Env env, const mobilenet::Profile& p) {
@@ -319,20 +326,7 @@ class Model : public Napi::ObjectWrap<Model> {
                          if (!backend) throw std::runtime_error("this engine cannot be profiled");
                          raw->profile = std::make_unique<mobilenet::Profile>(backend->profile(batch, runs));
                        }};
-    if (pending_++ == 0) {
-      Ref();
-      tsfn_.Ref(env);
-    }
-    if (!executor_->submit(std::move(job))) {
-      if (--pending_ == 0) {
-        Unref();
-        tsfn_.Unref(env);
-      }
-      call->deferred.Reject(error_with_code(env, "ERR_DISPOSED", "the model has been disposed").Value());
-      return promise;
-    }
-    call.release();
-    return promise;
+    return Submit(env, std::move(call), std::move(job));
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
