@@ -9,21 +9,12 @@ import { fetchModel, findCachedModel, officialModelName, officialModelUrl, resol
 import { load } from '../lib';
 import { startModelServer, type ModelServer } from './helpers/http-server';
 import { DATA_DIR, demoPath, REPO_ROOT } from './helpers/images';
+import { rejection } from './helpers/errors';
 
 const SOURCE = path.join(DATA_DIR, 'weights', 'tfjs-layers', 'mobilenet_v1_0.25_224');
 const NAME = 'mobilenet_v1_0.25_224';
 const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'main.js');
 const fast = { retries: 3, backoffMs: 10, timeoutMs: 5000 };
-
-async function rejection(p: Promise<unknown>): Promise<MobileNetError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).to.be.instanceOf(MobileNetError);
-    return e as MobileNetError;
-  }
-  throw new Error('expected a rejection');
-}
 
 const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const shards = (): string[] => fs.readdirSync(SOURCE).filter((f) => f !== 'model.json');

@@ -2,13 +2,8 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as path from 'path';
 import { detectFormat, loadWeights } from '../lib/weights';
-import { MobileNetError } from '../lib/errors';
 import { TFJS_025, slimGraph, tempDir, removeDir } from './helpers/weights-fixtures';
-
-async function rejection(p: Promise<unknown>): Promise<MobileNetError> {
-  try { await p; } catch (e) { expect(e).to.be.instanceOf(MobileNetError); return e as MobileNetError; }
-  throw new Error('expected a rejection');
-}
+import { rejection } from './helpers/errors';
 
 describe('weights: loadWeights format detection', function () {
   this.timeout(20000);

@@ -5,13 +5,8 @@ import { loadSafetensors } from '../lib/weights/safetensors';
 import { randomWeights } from '../lib/weights/random';
 import { expectedTensors } from '../lib/weights/types';
 import { ArchSpec, DEFAULT_ARCH, weightedLayers } from '../lib/spec';
-import { MobileNetError } from '../lib/errors';
 import { removeDir, tempDir, writeRawSafetensors, writeSafetensors } from './helpers/weights-fixtures';
-
-async function rejection(p: Promise<unknown>): Promise<MobileNetError> {
-  try { await p; } catch (e) { expect(e).to.be.instanceOf(MobileNetError); return e as MobileNetError; }
-  throw new Error('expected a rejection');
-}
+import { rejection } from './helpers/errors';
 
 /**
  * Writes random weights with the documented PyTorch names and layouts. The transposes are written

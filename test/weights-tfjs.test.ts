@@ -2,20 +2,10 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadTfjsLayers } from '../lib/weights/tfjs';
-import { MobileNetError } from '../lib/errors';
 import { expectedTensors } from '../lib/weights/types';
 import { weightedLayers } from '../lib/spec';
 import { TFJS_025, TFJS_075, copyModelDir, readJson, removeDir, writeJson } from './helpers/weights-fixtures';
-
-async function rejection(p: Promise<unknown>): Promise<MobileNetError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).to.be.instanceOf(MobileNetError);
-    return e as MobileNetError;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from './helpers/errors';
 
 describe('weights: TF.js layers loader', function () {
   this.timeout(20000);

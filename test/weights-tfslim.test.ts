@@ -4,13 +4,8 @@ import * as path from 'path';
 import { loadTfSlimFrozen } from '../lib/weights/tfslim';
 import { loadTfjsLayers } from '../lib/weights/tfjs';
 import { graphDefType } from '../lib/weights/proto/graph';
-import { MobileNetError } from '../lib/errors';
 import { TFJS_025, slimGraph, tempDir, removeDir } from './helpers/weights-fixtures';
-
-async function rejection(p: Promise<unknown>): Promise<MobileNetError> {
-  try { await p; } catch (e) { expect(e).to.be.instanceOf(MobileNetError); return e as MobileNetError; }
-  throw new Error('expected a rejection');
-}
+import { rejection } from './helpers/errors';
 
 describe('weights: TF-slim frozen graph loader', function () {
   this.timeout(20000);

@@ -11,7 +11,7 @@ import * as path from 'path';
 import { ArchSpec, ChannelRule, PaddingMode, Variant } from '../spec';
 import { ModelWeights, expectedTensors } from './types';
 import { weightedLayers } from '../spec';
-import { assemble, inferAlpha, product, readFileOrFail, shapeString, weightsError } from './validate';
+import { assemble, inferAlpha, product, float16ToFloat32, readFileOrFail, shapeString, weightsError } from './validate';
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
@@ -20,22 +20,13 @@ const MAX_HEADER = 16 * 1024 * 1024;
 
 interface RawTensor { dtype: string; shape: number[]; bytes: Buffer }
 
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
-
 function toFloat32(t: RawTensor): Float32Array {
   const n = product(t.shape);
   const out = new Float32Array(n);
   const b = t.bytes;
   if (t.dtype === 'F32') new Uint8Array(out.buffer).set(b);
   else if (t.dtype === 'F64') for (let i = 0; i < n; i++) out[i] = b.readDoubleLE(i * 8);
-  else if (t.dtype === 'F16') for (let i = 0; i < n; i++) out[i] = halfToFloat(b.readUInt16LE(i * 2));
+  else if (t.dtype === 'F16') for (let i = 0; i < n; i++) out[i] = float16ToFloat32(b.readUInt16LE(i * 2));
   else if (t.dtype === 'BF16') {
     const u = new Uint32Array(out.buffer);
     for (let i = 0; i < n; i++) u[i] = b.readUInt16LE(i * 2) << 16;

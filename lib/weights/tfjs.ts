@@ -3,11 +3,10 @@
  * The topology is checked to be a Keras MobileNet v1 and read for α, resolution, classes, padding
  * and BN ε; the tensors are checked against the shapes lib/spec.ts derives from those.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import { ArchSpec, BLOCKS, PaddingMode } from '../spec';
 import { ModelWeights } from './types';
-import { assemble, evenAtEveryStride2, inferAlpha, product, readFileOrFail, shapeString, weightsError } from './validate';
+import { assemble, evenAtEveryStride2, inferAlpha, product, float16ToFloat32, readFileOrFail, shapeString, weightsError } from './validate';
 
 interface KerasLayer {
   class_name: string;
@@ -208,15 +207,6 @@ function normaliseName(raw: string): string {
   // 'conv1/kernel:0', 'mobilenet_1.00_224/conv1/kernel' → 'conv1/kernel'
   const parts = raw.replace(/:\d+$/, '').split('/');
   return parts.slice(-2).join('/');
-}
-
-function float16ToFloat32(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
 const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, int8: 1 };

@@ -94,3 +94,13 @@ export function assemble(
 export function evenAtEveryStride2(arch: ArchSpec): boolean {
   return buildLayers(arch).every((l) => l.stride !== 2 || l.inputShape[0] % 2 === 0);
 }
+
+/** IEEE 754 half precision (as stored by TF.js float16 manifests and safetensors F16) to a number. */
+export function float16ToFloat32(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
