@@ -129,7 +129,7 @@ class Model : public Napi::ObjectWrap<Model> {
       if (o.Get("maxWaitUs").IsNumber()) opts.max_wait_us = o.Get("maxWaitUs").As<Napi::Number>().Int32Value();
     }
     try {
-      auto net = std::make_shared<const mobilenet::Network>(cfg, views);
+      auto net = std::make_shared<mobilenet::Network>(cfg, views);
       auto backend = std::make_unique<mobilenet::OnednnBackend>(net, backend_opts);
       image_size_ = backend->image_size();
       width_[0] = backend->output_width(Output::Probabilities);

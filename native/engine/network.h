@@ -31,6 +31,9 @@ class Network {
   const ArchConfig& config() const { return cfg_; }
   const std::vector<LayerDesc>& layers() const { return layers_; }
   const std::vector<FoldedLayer>& folded() const { return folded_; }
+  // Frees layer `folded_index`'s weights once a backend holds its own copy in the layout it runs:
+  // a loaded model then keeps one copy of its weights, not two. Biases and BN terms stay.
+  void release_weights(size_t folded_index) { std::vector<float>().swap(folded_.at(folded_index).weights); }
   int feature_width() const;  // channels entering the classifier
   int classes() const { return cfg_.classes; }
   static size_t expected_tensor_count(const std::vector<LayerDesc>& layers);

@@ -14,7 +14,7 @@ using tag = memory::format_tag;
 using dt = memory::data_type;
 
 namespace {
-constexpr size_t kMaxCachedPlans = 8;  // batch sizes kept ready; each holds its own activations
+constexpr size_t kMaxCachedPlans = 8;  // batch sizes kept ready (primitives only: activations are shared)
 
 // int8: the u8 levels of layer `li`'s output. Without VNNI a 1×1 conv sums pairs of u8·s8 products
 // in saturating 16-bit lanes; with 255 levels that clipped ~1e-3 of the pairs in several layers and
@@ -36,9 +36,10 @@ struct OnednnBackend::Plan {
   memory logits;      // nc
   memory probs;       // nc
   memory scratchpad;  // shared by every primitive: they run one after another
-  // Conv activations alternate between two arenas (a layer's input is never its output), so a plan
-  // holds two of the largest activation instead of every layer's: about a third of the memory at α=1.
-  std::unique_ptr<void, void (*)(void*)> arena[2] = {{nullptr, std::free}, {nullptr, std::free}};
+  // Memories that point into the backend's shared buffers (arena 0/1, or kScratch): re-pointed when
+  // a larger plan has grown those buffers since this plan last ran.
+  std::vector<std::pair<memory, int>> shared_mems;
+  uint64_t buffers_generation = 0;
   size_t softmax_step = 0;
   // The reorder from the caller's NHWC rows into the first conv's layout, when it is step 0:
   // forward_parts() replaces it with one reorder per part, writing at that part's rows.
@@ -54,7 +55,7 @@ struct OnednnBackend::Plan {
   std::vector<Tap> conv_outputs;  // calibration: conv outputs whose maxima are recorded after their step
 };
 
-OnednnBackend::OnednnBackend(std::shared_ptr<const Network> net, BackendOptions options)
+OnednnBackend::OnednnBackend(std::shared_ptr<Network> net, BackendOptions options)
     : net_(std::move(net)), options_(std::move(options)), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
   const auto& layers = net_->layers();
   const bool int8 = options_.precision == Precision::INT8;
@@ -99,6 +100,9 @@ OnednnBackend::OnednnBackend(std::shared_ptr<const Network> net, BackendOptions 
     biases_.emplace_back(bd, engine_, const_cast<float*>(f.bias.data()));
   }
   reordered_.resize(plain_weights_.size());
+  if (int8)  // the s8 copies (and the biases) are all the convs need from here on
+    for (size_t fi = 0; fi < qweights_.size(); ++fi)
+      if (!qweights_[fi].q.empty()) net_->release_weights(fi);
   // Opt-in (MOBILENET_DW_FUSION=1): on AVX2 oneDNN 2.6 fuses only a few pairs with a real JIT kernel
   // (α=1/224 batch 1: conv_pw_1+conv_dw_2; the rest would be "ref_fused_convolution", two kernels
   // chained, which is never taken), and it measured no faster: α=1/224 forward pass, medians of 5
@@ -122,21 +126,42 @@ int OnednnBackend::output_width(Output output) const {
 memory OnednnBackend::weights_for(size_t fi, const memory::desc& wanted) {
   for (auto& [desc, mem] : reordered_[fi])
     if (desc == wanted) return mem;
-  memory mem = plain_weights_[fi];
-  if (plain_weights_[fi].get_desc() != wanted) {
-    mem = memory(wanted, engine_);
-    dnnl::reorder(plain_weights_[fi], mem).execute(stream_, plain_weights_[fi], mem);
-    stream_.wait();
+  if (plain_weights_[fi] && plain_weights_[fi].get_desc() == wanted) {
+    reordered_[fi].emplace_back(wanted, plain_weights_[fi]);
+    return plain_weights_[fi];
   }
+  memory from = plain_weights_[fi] ? plain_weights_[fi] : reordered_[fi].front().second;
+  memory mem(wanted, engine_);
+  dnnl::reorder(from, mem).execute(stream_, from, mem);
+  stream_.wait();
   reordered_[fi].emplace_back(wanted, mem);
+  if (plain_weights_[fi] && qweights_[fi].q.empty()) {
+    plain_weights_[fi] = memory();
+    net_->release_weights(fi);
+  }
   return mem;
+}
+
+void OnednnBackend::grow_shared(int which, size_t bytes) {
+  if (bytes <= shared_bytes_[which]) return;
+  shared_[which].reset();  // before allocating the larger one: never both at once
+  shared_bytes_[which] = 0;
+  shared_[which].reset(std::aligned_alloc(64, bytes));
+  if (!shared_[which]) throw std::bad_alloc();
+  shared_bytes_[which] = bytes;
+  ++buffers_generation_;
 }
 
 OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
   for (auto it = plans_.begin(); it != plans_.end(); ++it) {
     if ((*it)->batch == batch) {
       plans_.splice(plans_.begin(), plans_, it);
-      return *plans_.front();
+      Plan& plan = *plans_.front();
+      if (plan.buffers_generation != buffers_generation_) {
+        for (auto& [mem, which] : plan.shared_mems) mem.set_data_handle(shared_[which].get());
+        plan.buffers_generation = buffers_generation_;
+      }
+      return plan;
     }
   }
   auto plan = std::make_unique<Plan>();
@@ -172,15 +197,16 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
   size_t arena_bytes = size_t(N) * 16 * cfg.resolution * cfg.resolution * sizeof(float);
   for (const auto& l : layers)
     arena_bytes = std::max(arena_bytes, size_t(N) * ((l.out_channels + 15) / 16 * 16) * l.out_size * l.out_size * sizeof(float));
-  for (auto& a : plan->arena) {
-    a.reset(std::aligned_alloc(64, (arena_bytes + 63) / 64 * 64));
-    if (!a) throw std::bad_alloc();
-  }
+  arena_bytes = (arena_bytes + 63) / 64 * 64;
+  grow_shared(0, arena_bytes);
+  grow_shared(1, arena_bytes);
   int cur_arena = -1;  // which arena holds `cur` (-1: the caller's input)
   auto in_arena = [&](const memory::desc& d) {
     if (d.get_size() > arena_bytes) throw std::logic_error("activation larger than its arena");
     cur_arena = cur_arena == 0 ? 1 : 0;
-    return memory(d, engine_, plan->arena[cur_arena].get());
+    memory m(d, engine_, shared_[cur_arena].get());
+    plan->shared_mems.emplace_back(m, cur_arena);
+    return m;
   };
   const Precision prec = options_.precision;
   size_t fi = 0, ci = 0;
@@ -329,7 +355,11 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
 
   size_t scratch_bytes = 0;
   for (const auto& d : scratch_descs) scratch_bytes = std::max(scratch_bytes, d.get_size());
-  plan->scratchpad = memory(memory::desc({static_cast<memory::dim>(scratch_bytes)}, dt::u8, tag::x), engine_);
+  scratch_bytes = std::max<size_t>(64, (scratch_bytes + 63) / 64 * 64);
+  grow_shared(kScratch, scratch_bytes);
+  plan->scratchpad = memory(memory::desc({static_cast<memory::dim>(scratch_bytes)}, dt::u8, tag::x), engine_, shared_[kScratch].get());
+  plan->shared_mems.emplace_back(plan->scratchpad, kScratch);
+  plan->buffers_generation = buffers_generation_;
   for (size_t i = 0; i < plan->args.size(); ++i)
     if (scratch_descs[i].get_size() > 0) plan->args[i][DNNL_ARG_SCRATCHPAD] = plan->scratchpad;
 

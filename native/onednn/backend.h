@@ -31,7 +31,7 @@ struct Profile {
 
 class OnednnBackend : public Runner {
  public:
-  explicit OnednnBackend(std::shared_ptr<const Network> net, BackendOptions options = {});
+  explicit OnednnBackend(std::shared_ptr<Network> net, BackendOptions options = {});
   ~OnednnBackend() override;
   void bind_thread(int threads) override;
   int image_size() const override;
@@ -50,8 +50,9 @@ class OnednnBackend : public Runner {
   void run_steps(Plan& plan, size_t from, bool softmax);
   float activation_max(size_t conv_index) const;
   dnnl::memory weights_for(size_t folded_index, const dnnl::memory::desc& wanted);
+  void grow_shared(int which, size_t bytes);
 
-  std::shared_ptr<const Network> net_;
+  std::shared_ptr<Network> net_;  // its plain weights are released as reordered copies replace them
   BackendOptions options_;
   // int8: the s8 weights (owned here, wrapped by plain_weights_), their per-OC scales, accumulator-domain biases.
   std::vector<QuantizedWeights> qweights_;
@@ -59,8 +60,17 @@ class OnednnBackend : public Runner {
   dnnl::engine engine_;
   dnnl::stream stream_;
   // Plain-layout weights and biases, wrapped once; reordered copies are cached per wanted layout.
+  // fp32/bf16: the first reordered copy replaces the plain weights (released) as the source of any
+  // later layout. int8 keeps its plain s8 weights: copies with s8s8 compensation cannot be a source.
   std::vector<dnnl::memory> plain_weights_, biases_;
   std::vector<std::vector<std::pair<dnnl::memory::desc, dnnl::memory>>> reordered_;
+  // Plans run one at a time, so they share their activations (two arenas that layers alternate
+  // between: a layer's input is never its output) and the scratchpad, sized for the largest batch
+  // planned so far: a model holds one batch of activations, not one per cached batch size.
+  static constexpr int kScratch = 2;
+  std::unique_ptr<void, void (*)(void*)> shared_[3] = {{nullptr, std::free}, {nullptr, std::free}, {nullptr, std::free}};
+  size_t shared_bytes_[3] = {0, 0, 0};
+  uint64_t buffers_generation_ = 0;  // bumped whenever a shared buffer moves
   std::list<std::unique_ptr<Plan>> plans_;  // most recently used first
   Plan* last_ = nullptr;                    // the plan of the latest forward()
   bool fuse_dw_ = false;                    // 1×1 conv + depthwise conv as one primitive where JIT (opt-in)
