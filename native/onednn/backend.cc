@@ -100,6 +100,7 @@ OnednnBackend::OnednnBackend(std::shared_ptr<Network> net, BackendOptions option
     biases_.emplace_back(bd, engine_, const_cast<float*>(f.bias.data()));
   }
   reordered_.resize(plain_weights_.size());
+  plain_in_use_.assign(plain_weights_.size(), false);
   if (int8)  // the s8 copies (and the biases) are all the convs need from here on
     for (size_t fi = 0; fi < qweights_.size(); ++fi)
       if (!qweights_[fi].q.empty()) net_->release_weights(fi);
@@ -127,6 +128,7 @@ memory OnednnBackend::weights_for(size_t fi, const memory::desc& wanted) {
   for (auto& [desc, mem] : reordered_[fi])
     if (desc == wanted) return mem;
   if (plain_weights_[fi] && plain_weights_[fi].get_desc() == wanted) {
+    plain_in_use_[fi] = true;  // a plan reads it from now on: it can no longer be released
     reordered_[fi].emplace_back(wanted, plain_weights_[fi]);
     return plain_weights_[fi];
   }
@@ -135,7 +137,7 @@ memory OnednnBackend::weights_for(size_t fi, const memory::desc& wanted) {
   dnnl::reorder(from, mem).execute(stream_, from, mem);
   stream_.wait();
   reordered_[fi].emplace_back(wanted, mem);
-  if (plain_weights_[fi] && qweights_[fi].q.empty()) {
+  if (plain_weights_[fi] && !plain_in_use_[fi] && qweights_[fi].q.empty()) {
     plain_weights_[fi] = memory();
     net_->release_weights(fi);
   }

@@ -64,6 +64,7 @@ class OnednnBackend : public Runner {
   // later layout. int8 keeps its plain s8 weights: copies with s8s8 compensation cannot be a source.
   std::vector<dnnl::memory> plain_weights_, biases_;
   std::vector<std::vector<std::pair<dnnl::memory::desc, dnnl::memory>>> reordered_;
+  std::vector<bool> plain_in_use_;  // a plan runs on the plain weights themselves
   // Plans run one at a time, so they share their activations (two arenas that layers alternate
   // between: a layer's input is never its output) and the scratchpad, sized for the largest batch
   // planned so far: a model holds one batch of activations, not one per cached batch size.
