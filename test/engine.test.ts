@@ -64,6 +64,31 @@ describe('engine', () => {
     expect(maxAbsDiff(p.subarray(2000, 3000), reference)).to.be.below(1e-6);
   });
 
+  // Plans of every batch size share two activation arenas and a scratchpad that grow with the
+  // largest batch; a plan built before they grew must follow them, and its weights must outlive
+  // the plain copies the engine frees after reordering.
+  for (const precision of ['fp32', 'int8'] as const) {
+    it(`${precision}: batch sizes in any order give the same rows (shared buffers grow under older plans)`, async () => {
+      const m = await load({ weights: 'random', alpha: 0.25, resolution: 96, classes: 20, seed: 3, precision, maxBatch: 64 });
+      try {
+        const S = 96 * 96 * 3;
+        const x = randomInput(33, 96, 9);
+        const first = await m.infer(x.subarray(0, S), [1, 96, 96, 3], { output: 'logits' });
+        const rows = new Map<number, Float32Array>();
+        for (const n of [2, 33, 1, 8, 3, 1, 16, 2]) rows.set(n, await m.infer(x.subarray(0, n * S), [n, 96, 96, 3], { output: 'logits' }));
+        const again = await m.infer(x.subarray(0, S), [1, 96, 96, 3], { output: 'logits' });
+        expect(maxAbsDiff(again, first), 'batch 1 before and after larger batches').to.equal(0);
+        for (const [n, r] of rows) {
+          expect(r.length).to.equal(n * 20);
+          expect(maxAbsDiff(r.subarray(0, 20), first), `row 0 of batch ${n}`).to.be.below(1e-5);
+        }
+        expect(maxAbsDiff(rows.get(16)!.subarray(0, 16 * 20), rows.get(33)!.subarray(0, 16 * 20))).to.be.below(1e-5);
+      } finally {
+        m.dispose();
+      }
+    });
+  }
+
   it('does not block the event loop while a batch of 32 runs', async () => {
     const big = await load({ weights: 'random', alpha: 1, resolution: 224, seed: 2 });
     try {
