@@ -18,7 +18,7 @@ export function markdown(r: BenchResults): string {
       lines.push(`| ${c.alpha} | ${c.resolution} | ${f(c.macs / 1e6, 0)} | ${e.engine} | ${f(e.batch1?.median, 2)} | ${f(e.batch1?.p99, 2)} | ${f(e.batch32?.imagesPerSecond)} | ${f(peak)} | ${f(e.concurrent64?.imagesPerSecond)} | ${f(e.rssPeakMB, 0)} | ${f(e.loadMs, 0)} (${f(e.firstMs, 0)}) | ${e.maxProbDiff === undefined ? '–' : e.maxProbDiff.toExponential(1)} |`);
     }
   }
-  lines.push('', '## Ratios (same run)', '');
+  lines.push('', '## Ratios (same run)', '', 'Ours vs onnxruntime: the median of the per-round ratios (each round runs the two back to back).', '');
   lines.push('| α | res | b1: ours / ort | b32: ours / ort | b1: wasm / ours | 64 concurrent / b32 |');
   lines.push('|---|---|---|---|---|---|');
   for (const c of r.configs) {

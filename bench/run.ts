@@ -6,7 +6,8 @@
  *   node dist/bench/run.js [--quick] [--alpha 1,0.5] [--resolution 224] [--engines a,b] [--threads 2] [--rounds 3]
  *
  * Our engine and onnxruntime run `--rounds` times each per configuration, alternating, and report the
- * median round: on a shared machine one sequential pair of runs can swing a ratio by ±20 %.
+ * median round: on a shared machine one sequential pair of runs can swing a ratio by ±20 %. Their
+ * ratios are the median of the per-round ratios (each round's two runs are back to back).
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -69,6 +70,11 @@ function sgemmPeak(threads: number, seconds: number): BenchResults['sgemm'] {
 }
 
 /** Per metric, the median over rounds of the same engine (timings, throughputs, load); RSS: the largest. */
+function medianOf(xs: number[]): number {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
 function medianRound(rounds: ChildResult[]): ChildResult {
   if (rounds.length === 1) return rounds[0];
   const med = (xs: number[]) => { const v = [...xs].sort((a, b) => a - b); return v[(v.length - 1) >> 1]; };
@@ -160,6 +166,18 @@ async function main(): Promise<void> {
     const me = by('mobilenet-native'), ort = by('onnxruntime'), wasm = by('tfjs-wasm');
     if (me?.batch1 && ort?.batch1) config.ratios.batch1VsOrt = me.batch1.median / ort.batch1.median;
     if (me?.batch32 && ort?.batch32) config.ratios.batch32VsOrt = me.batch32.imagesPerSecond / ort.batch32.imagesPerSecond;
+    // Better still: the ratio within each round (the two runs back to back, under the same load), then
+    // the median of those, so that a load change between rounds cancels instead of adding up.
+    const mine = done.get('mobilenet-native'), theirs = done.get('onnxruntime');
+    if (mine && theirs && mine.length === theirs.length && mine.length > 1) {
+      const paired = (f: (r: ChildResult) => number | undefined) => {
+        const v = mine.map((r, i) => (f(r) ?? NaN) / (f(theirs[i]) ?? NaN));
+        return v.every(Number.isFinite) ? medianOf(v) : undefined;
+      };
+      config.ratios.batch1VsOrt = paired((r) => r.batch1?.median) ?? config.ratios.batch1VsOrt;
+      const b32 = paired((r) => r.batch32 && 1 / r.batch32.imagesPerSecond);
+      if (b32) config.ratios.batch32VsOrt = 1 / b32;
+    }
     if (me?.batch1 && wasm?.batch1) config.ratios.wasmVsOurs = wasm.batch1.median / me.batch1.median;
     if (me?.batch32 && me.concurrent64) config.ratios.concurrentVsBatch32 = me.concurrent64.imagesPerSecond / me.batch32.imagesPerSecond;
     const x = config.ratios;
