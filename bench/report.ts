@@ -25,6 +25,7 @@ export function markdown(r: BenchResults): string {
     const x = c.ratios;
     lines.push(`| ${c.alpha} | ${c.resolution} | ${f(x.batch1VsOrt, 2)} | ${f(x.batch32VsOrt, 2)} | ${f(x.wasmVsOurs, 1)} | ${f(x.concurrentVsBatch32, 2)} |`);
   }
+  if (r.precision) lines.push('', '## Precision axis (same run)', '', '```', r.precision.text.trimEnd(), '```');
   lines.push('');
   return lines.join('\n');
 }

@@ -3,11 +3,13 @@
  * TF.js CPU (batch 1 only), each configuration × engine in its own child process so RSS is separable,
  * plus oneDNN's sgemm peak measured in the same run. Writes bench/results/latest.{json,md} and latency.svg.
  *
- *   node dist/bench/run.js [--quick] [--alpha 1,0.5] [--resolution 224] [--engines a,b] [--threads 2] [--rounds 3]
+ *   node dist/bench/run.js [--quick] [--alpha 1,0.5] [--resolution 224] [--engines a,b] [--threads 2] [--rounds 3] [--no-precision]
  *
  * Our engine and onnxruntime run `--rounds` times each per configuration, alternating, and report the
  * median round: on a shared machine one sequential pair of runs can swing a ratio by ±20 %. Their
- * ratios are the median of the per-round ratios (each round's two runs are back to back).
+ * ratios are the median of the per-round ratios (each round's two runs are back to back). Then the
+ * precision axis (bench/precision.ts): our fp32/bf16/int8 against onnxruntime fp32, and each mode's
+ * accuracy on the sample photos.
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -38,6 +40,8 @@ export interface BenchResults {
   quick: boolean;
   sgemm: { gflops: number; n: number; threads: number };
   configs: ConfigResult[];
+  /** The precision axis (bench/precision.ts, α=1/224): fp32/bf16/int8 vs onnxruntime fp32, and accuracy per mode. */
+  precision?: { text: string; data: unknown };
   failures: string[];
 }
 
@@ -184,6 +188,19 @@ async function main(): Promise<void> {
     console.log(`  ratios: b1 ours/ort ${x.batch1VsOrt?.toFixed(2) ?? '–'} (target ≤ 0.9)  b32 ours/ort ${x.batch32VsOrt?.toFixed(2) ?? '–'} (≥ 1.1)`
       + `  wasm/ours ${x.wasmVsOurs?.toFixed(1) ?? '–'} (≥ 20)  64-concurrent/b32 ${x.concurrentVsBatch32?.toFixed(2) ?? '–'} (≥ 0.9)`);
     results.configs.push(config);
+  }
+
+  // The precision axis, in its own process like every engine; skipped when only some engines were asked for.
+  if (!arg('engines') && !process.argv.includes('--no-precision')) {
+    const out = path.join(os.tmpdir(), `mobilenet-precision-${process.pid}.json`);
+    const child = spawnSync(process.execPath, [path.join(__dirname, 'precision.js'), '--threads', String(threads), '--out', out, ...(quick ? ['--quick'] : [])],
+      { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
+    const text = child.stdout.toString();
+    process.stdout.write(`\n${text}`);
+    if (child.status === 0 && fs.existsSync(out)) {
+      results.precision = { text, data: JSON.parse(fs.readFileSync(out, 'utf8')) };
+      fs.rmSync(out, { force: true });
+    } else results.failures.push(`precision bench failed (${child.status ?? child.signal}): ${child.stderr.toString().trim().split('\n').slice(-3).join(' | ')}`);
   }
 
   fs.mkdirSync(RESULTS, { recursive: true });
