@@ -125,6 +125,38 @@ describe('precision: options and capability detection', function () {
     for (let r = 0; r < 2; r++) expect(p.subarray(r * 1000, (r + 1) * 1000).reduce((a, b) => a + b, 0)).to.be.closeTo(1, 1e-4);
     m.dispose();
   });
+
+  // int8 runs each depthwise layer as a post-op of the 1×1 conv before it where oneDNN has a JIT
+  // kernel for the pair (batch 32 on AVX2); the arithmetic is the same, so the logits must be too.
+  it('int8: 1×1 + depthwise fusion gives the same logits as separate layers', async function () {
+    if (!supported('int8')) this.skip();
+    const w = randomWeights(arch(0.75, 128), 5);  // 5 of its 13 pairs fuse with a JIT kernel on AVX2
+    const x = inputs(32, 128, 3);
+    const saved = process.env.MOBILENET_DW_FUSION;
+    const run = async (fusion: string | undefined) => {
+      // Read when the model's engine is built; unset means the default (int8: fuse).
+      if (fusion === undefined) delete process.env.MOBILENET_DW_FUSION;
+      else process.env.MOBILENET_DW_FUSION = fusion;
+      const m = await load({ weights: w, threads: 2, precision: 'int8' });
+      try {
+        const fused = (await m.profile({ batch: 32, runs: 1 })).layers.filter((l) => l.kernel.startsWith('fused into')).length;
+        return { logits: await m.infer(x, [32, 128, 128, 3], { output: 'logits' }), fused };
+      } finally {
+        m.dispose();
+      }
+    };
+    try {
+      const on = await run(undefined);
+      const off = await run('0');
+      expect(off.fused, 'layers fused with MOBILENET_DW_FUSION=0').to.equal(0);
+      if (on.fused === 0) this.skip();  // no JIT kernel for the pairs on this CPU: nothing to compare
+      console.log(`      ${on.fused} depthwise layers fused at batch 32`);
+      expect(relMaxError(off.logits, on.logits)).to.equal(0);
+    } finally {
+      if (saved === undefined) delete process.env.MOBILENET_DW_FUSION;
+      else process.env.MOBILENET_DW_FUSION = saved;
+    }
+  });
 });
 
 describe('precision: random weights stay close to fp32 (16 α×ρ)', function () {

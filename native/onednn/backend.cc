@@ -104,12 +104,15 @@ OnednnBackend::OnednnBackend(std::shared_ptr<Network> net, BackendOptions option
   if (int8)  // the s8 copies (and the biases) are all the convs need from here on
     for (size_t fi = 0; fi < qweights_.size(); ++fi)
       if (!qweights_[fi].q.empty()) net_->release_weights(fi);
-  // Opt-in (MOBILENET_DW_FUSION=1): on AVX2 oneDNN 2.6 fuses only a few pairs with a real JIT kernel
-  // (α=1/224 batch 1: conv_pw_1+conv_dw_2; the rest would be "ref_fused_convolution", two kernels
-  // chained, which is never taken), and it measured no faster: α=1/224 forward pass, medians of 5
-  // alternating runs, batch 1 8.9 vs 8.8 ms (off), batch 32 324 vs 294 ms (off).
+  // fp32: opt-in (MOBILENET_DW_FUSION=1). On AVX2 oneDNN 2.6 fuses only a few fp32 pairs with a
+  // real JIT kernel (α=1/224 batch 1: conv_pw_1+conv_dw_2; the rest would be "ref_fused_convolution",
+  // two kernels chained, which is never taken), and it measured no faster: α=1/224 forward pass,
+  // medians of 5 alternating runs, batch 1 8.9 vs 8.8 ms (off), batch 32 324 vs 294 ms (off).
+  // int8: on by default (MOBILENET_DW_FUSION=0 turns it off). At batch 32 oneDNN fuses 11 of the 12
+  // pairs with jit_uni_int8_1x1 on AVX2, and the pass got faster or stayed level (median of 6,
+  // α=1/224 194.8 → 180.9 ms, α=0.75/224 117.7 → 111.6, α=0.25/128 10.3 → 8.9, α=0.5/160 30.7 both).
   const char* fuse = std::getenv("MOBILENET_DW_FUSION");
-  fuse_dw_ = fuse && std::string(fuse) == "1";
+  fuse_dw_ = fuse ? std::string(fuse) == "1" : int8;
 }
 
 float OnednnBackend::activation_max(size_t conv_index) const {
@@ -249,18 +252,31 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
         oscales = output_scales(src_scale, qweights_[fi].scale, dst_scale);
       }
       dnnl::convolution_forward::primitive_desc pd(d, make_attr(true, clip_hi, oscales.empty() ? nullptr : &oscales), engine_);
-      // fp32: the depthwise conv after a 1×1 conv runs as its post-op (append_dw) where oneDNN has a
-      // JIT kernel for the pair: the 1×1 output then stays in cache rows instead of a full tensor.
+      // The depthwise conv after a 1×1 conv runs as its post-op (append_dw) where oneDNN has a JIT
+      // kernel for the pair: the 1×1 output then stays in cache rows instead of a full tensor. int8:
+      // the same integer arithmetic as two primitives (bit-identical logits), with the 1×1 conv's
+      // requantised u8 rows feeding the depthwise kernel directly.
       const LayerDesc* fused_dw = nullptr;
-      if (fuse_dw_ && prec == Precision::FP32 && !options_.stats && l.type == LayerType::Pointwise && li + 1 < layers.size() &&
+      float fused_dst_scale = dst_scale;  // int8: the scale of the fused depthwise layer's u8 output
+      if (fuse_dw_ && (prec == Precision::FP32 || prec == Precision::INT8) && !options_.stats && l.type == LayerType::Pointwise && li + 1 < layers.size() &&
           layers[li + 1].type == LayerType::Depthwise && layers[li + 1].kernel == 3) {
         const LayerDesc& n = layers[li + 1];
         dnnl::primitive_attr attr;
         attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
         dnnl::post_ops ops;
-        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
-        ops.append_dw(dt::f32, dt::f32, dt::f32, n.kernel, n.stride, n.pad_before, 0, {1.f});
-        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
+        if (prec == Precision::INT8) {
+          attr.set_output_scales(oscales.size() > 1 ? 1 << 1 : 0, oscales);
+          ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, clip_hi);
+          const float dw_hi = u8_levels(layers, li + 1);
+          fused_dst_scale = activation_max(ci + 1) / dw_hi;
+          const auto dws = output_scales(dst_scale, qweights_[fi + 1].scale, fused_dst_scale);
+          ops.append_dw(dt::s8, dt::f32, dt::u8, n.kernel, n.stride, n.pad_before, dws.size() > 1 ? 1 << 1 : 0, dws);
+          ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, dw_hi);
+        } else {
+          ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
+          ops.append_dw(dt::f32, dt::f32, dt::f32, n.kernel, n.stride, n.pad_before, 0, {1.f});
+          ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
+        }
         attr.set_post_ops(ops);
         try {
           dnnl::convolution_forward::primitive_desc fpd(d, attr, engine_, true);
@@ -307,6 +323,7 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
         ++li;
         ++fi;
         ++ci;
+        dst_scale = fused_dst_scale;
       }
       if (options_.stats && dst_dt == dt::f32) plan->conv_outputs.push_back({plan->prims.size() - 1, ci, dst});
       cur = dst;
