@@ -151,28 +151,32 @@ void Executor::loop() {
     int passes = 0;
     try {
       const std::vector<Chunk> chunks = plan_chunks(total, options_.max_batch);
+      // Per pass, each caller's share: `count` rows from row `from` of its own buffers, at row `at` of the pass.
+      struct Share {
+        const Job* job;
+        int from, at, count;
+      };
+      std::vector<Share> shares;
       std::vector<Runner::Rows> parts;
       for (const Chunk& c : chunks) {
-        // The callers' rows of this pass, read where they are: no staging copy of the merged batch.
+        shares.clear();
         parts.clear();
         int first = 0;
         for (const auto& j : batch) {
           const int lo = std::max(first, c.row), hi = std::min(first + j.batch, std::min(c.row + c.size, total));
-          if (lo < hi) parts.push_back({j.input + size_t(lo - first) * image, hi - lo});
+          if (lo < hi) {
+            shares.push_back({&j, lo - first, lo - c.row, hi - lo});
+            // The callers' rows of this pass, read where they are: no staging copy of the merged batch.
+            parts.push_back({j.input + size_t(lo - first) * image, hi - lo});
+          }
           first += j.batch;
         }
         runner_->forward_parts(parts, c.size, softmax);
         ++passes;
-        // Hand each caller the rows of this pass that are theirs.
-        first = 0;
-        for (const auto& j : batch) {
-          const int lo = std::max(first, c.row), hi = std::min(first + j.batch, std::min(c.row + c.size, total));
-          if (lo < hi) {
-            const int width = runner_->output_width(j.output);
-            std::memcpy(j.dst + size_t(lo - first) * width, runner_->result(j.output) + size_t(lo - c.row) * width,
-                        size_t(hi - lo) * width * sizeof(float));
-          }
-          first += j.batch;
+        for (const Share& s : shares) {  // hand each caller the rows of this pass that are theirs
+          const int width = runner_->output_width(s.job->output);
+          std::memcpy(s.job->dst + size_t(s.from) * width, runner_->result(s.job->output) + size_t(s.at) * width,
+                      size_t(s.count) * width * sizeof(float));
         }
       }
     } catch (const std::exception& e) {

@@ -261,22 +261,20 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
       if (fuse_dw_ && (prec == Precision::FP32 || prec == Precision::INT8) && !options_.stats && l.type == LayerType::Pointwise && li + 1 < layers.size() &&
           layers[li + 1].type == LayerType::Depthwise && layers[li + 1].kernel == 3) {
         const LayerDesc& n = layers[li + 1];
-        dnnl::primitive_attr attr;
-        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-        dnnl::post_ops ops;
-        if (prec == Precision::INT8) {
-          attr.set_output_scales(oscales.size() > 1 ? 1 << 1 : 0, oscales);
-          ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, clip_hi);
-          const float dw_hi = u8_levels(layers, li + 1);
+        const bool q = prec == Precision::INT8;
+        // int8: the depthwise output is requantised to u8 with its own scale, as when it runs alone.
+        const float dw_hi = q ? u8_levels(layers, li + 1) : 6.f;
+        std::vector<float> dw_scales{1.f};
+        if (q) {
           fused_dst_scale = activation_max(ci + 1) / dw_hi;
-          const auto dws = output_scales(dst_scale, qweights_[fi + 1].scale, fused_dst_scale);
-          ops.append_dw(dt::s8, dt::f32, dt::u8, n.kernel, n.stride, n.pad_before, dws.size() > 1 ? 1 << 1 : 0, dws);
-          ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, dw_hi);
-        } else {
-          ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
-          ops.append_dw(dt::f32, dt::f32, dt::f32, n.kernel, n.stride, n.pad_before, 0, {1.f});
-          ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
+          dw_scales = output_scales(dst_scale, qweights_[fi + 1].scale, fused_dst_scale);
         }
+        dnnl::primitive_attr attr = make_attr(false, clip_hi, oscales.empty() ? nullptr : &oscales);
+        dnnl::post_ops ops;
+        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, clip_hi);
+        ops.append_dw(q ? dt::s8 : dt::f32, dt::f32, q ? dt::u8 : dt::f32, n.kernel, n.stride, n.pad_before,
+                      dw_scales.size() > 1 ? 1 << 1 : 0, dw_scales);
+        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, dw_hi);
         attr.set_post_ops(ops);
         try {
           dnnl::convolution_forward::primitive_desc fpd(d, attr, engine_, true);

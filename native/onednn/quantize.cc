@@ -75,7 +75,7 @@ std::string precision_note(Precision p) {
   const int rank = isa_rank();
   if (p == Precision::BF16 && rank < 4)
     return "this CPU (" + effective_isa_name() + ") lacks avx512_bf16: bf16 dot products are emulated";
-  if (p == Precision::INT8 && rank < 3 && dnnl::get_effective_cpu_isa() != dnnl::cpu_isa::avx2_vnni)
+  if (p == Precision::INT8 && int8_pairs_saturate())
     return "this CPU (" + effective_isa_name() +
            ") lacks VNNI: int8 runs on vpmaddubsw kernels, whose 16-bit pair sums can saturate (a documented oneDNN "
            "limit), so accuracy is lower than with VNNI";
