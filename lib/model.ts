@@ -206,6 +206,17 @@ async function resolveWeights(opts: LoadOptions): Promise<ModelWeights> {
   return { ...loaded, arch };
 }
 
+/** A native call's promise, its rejection turned into a MobileNetError that keeps the addon's code. */
+async function settled<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (err instanceof MobileNetError) throw err;
+    throw new MobileNetError((err.code as 'ERR_NATIVE') ?? 'ERR_NATIVE', err.message, { cause: e });
+  }
+}
+
 export class MobileNet {
   /** The architecture this model runs. */
   readonly arch: Readonly<ArchSpec>;
@@ -236,12 +247,13 @@ export class MobileNet {
     this.precision = opts.precision ?? 'fp32';
     this.quantization = this.precision === 'int8' ? (activationMax ? 'calibration' : 'relu6') : undefined;
     const addon = native();
-    const support = addon.info().precisionUnsupported;
+    const info = addon.info();
+    const support = info.precisionUnsupported;
     if (this.precision !== 'fp32' && !support)
       fail('ERR_UNSUPPORTED', `precision '${this.precision}' needs a native addon built with reduced-precision support; this build has none (run \`npm run build\`)`);
     const unsupported = support?.[this.precision];
     if (unsupported) fail('ERR_UNSUPPORTED', `precision '${this.precision}' is not available on this CPU: ${unsupported}`);
-    this.precisionNote = addon.info().precisionNotes?.[this.precision] ?? '';
+    this.precisionNote = info.precisionNotes?.[this.precision] ?? '';
     this.nativeModel = new addon.Model(
       { alpha: a.alpha, resolution: a.resolution, classes: a.classes, channelRule: a.channelRule, padding: a.padding, bnEpsilon: a.bnEpsilon, variant: a.variant },
       tensors,
@@ -305,14 +317,8 @@ export class MobileNet {
     return this.run(engine, tensor, n, output);
   }
 
-  private async run(engine: NativeModel, tensor: Float32Array, n: number, output: NativeOutput): Promise<Float32Array> {
-    try {
-      return await engine.infer(tensor, n, output);
-    } catch (e) {
-      const err = e as Error & { code?: string };
-      if (err instanceof MobileNetError) throw err;
-      throw new MobileNetError((err.code as 'ERR_NATIVE') ?? 'ERR_NATIVE', err.message, { cause: e });
-    }
+  private run(engine: NativeModel, tensor: Float32Array, n: number, output: NativeOutput): Promise<Float32Array> {
+    return settled(engine.infer(tensor, n, output));
   }
 
   /** Classifies one image (→ top-k list) or an array of images (→ one list each), run as one batch. */
@@ -384,13 +390,7 @@ export class MobileNet {
     check(options !== null && typeof options === 'object', 'ERR_INVALID_ARGUMENT', `profile() options must be an object, got ${describe(options)}`);
     const batch = intOption(options.batch, 'batch', 1, 1024) ?? 1;
     const runs = intOption(options.runs, 'runs', 1, 10000) ?? 10;
-    let p;
-    try {
-      p = await engine.profile(batch, runs);
-    } catch (e) {
-      const err = e as Error & { code?: string };
-      throw new MobileNetError((err.code as 'ERR_NATIVE') ?? 'ERR_NATIVE', err.message, { cause: e });
-    }
+    const p = await settled(engine.profile(batch, runs));
     const totalMs = p.layers.reduce((s, l) => s + l.ms, 0);
     const macs = p.layers.reduce((s, l) => s + l.macs, 0);
     return { batch, runs, layers: p.layers, totalMs, forwardMs: p.forwardMs, macs };
