@@ -69,6 +69,12 @@ export function benchInput(n: number, resolution: number, seed = 99): Float32Arr
   return x;
 }
 
+/** The middle sample (the lower of the two middle ones for an even count, as summarise() reports). */
+export function median(xs: number[]): number {
+  const v = [...xs].sort((a, b) => a - b);
+  return v[(v.length - 1) >> 1];
+}
+
 export function summarise(ms: number[]): Timing {
   const s = [...ms].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];

@@ -16,18 +16,13 @@ import * as path from 'path';
 import { load } from '../lib';
 import { exportOnnx, ONNX_INPUT } from '../lib/export/onnx';
 import { randomWeights } from '../lib/weights';
-import { archOf, benchInput } from './common';
+import { archOf, benchInput, median } from './common';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} takes a positive number, got '${process.argv[i + 1]}'`);
   return v;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 interface TraceEvent {

@@ -18,17 +18,13 @@ import { native } from '../lib/native';
 import { dataDir } from '../lib/paper/results';
 import { randomWeights } from '../lib/weights';
 import type { ModelWeights } from '../lib/weights/types';
+import { archOf, benchInput, median } from './common';
 
 const PRECISIONS: Precision[] = ['fp32', 'bf16', 'int8'];
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
 }
 
 async function time(fn: () => Promise<unknown>, minRuns: number, minMs: number): Promise<number> {
@@ -44,22 +40,12 @@ async function time(fn: () => Promise<unknown>, minRuns: number, minMs: number):
   return median(t);
 }
 
-function input(n: number, R: number, seed: number): Float32Array {
-  const x = new Float32Array(n * R * R * 3);
-  let s = seed >>> 0;
-  for (let i = 0; i < x.length; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    x[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return x;
-}
-
 interface SpeedRow { engine: string; precision: Precision; batch1Ms?: number; batch32ImagesPerSecond?: number; unsupported?: string; note?: string }
 
 async function speed(weights: ModelWeights, threads: number, quick: boolean): Promise<SpeedRow[]> {
   const R = weights.arch.resolution;
-  const x1 = input(1, R, 3);
-  const x32 = input(32, R, 5);
+  const x1 = benchInput(1, R, 3);
+  const x32 = benchInput(32, R, 5);
   const [runs, ms] = quick ? [5, 500] : [30, 3000];
   const rows: SpeedRow[] = [];
   for (const precision of PRECISIONS) {
@@ -132,7 +118,7 @@ async function main(): Promise<void> {
   const threads = arg('threads', 2);
   const quick = process.argv.includes('--quick');
   const info = native().info();
-  const weights = randomWeights({ alpha, resolution, classes: 1000, channelRule: 'keras', padding: 'same', bnEpsilon: 1e-3, variant: 'mobilenet' }, 1);
+  const weights = randomWeights(archOf(alpha, resolution), 1);
   const speedRows = await speed(weights, threads, quick);
   const accuracyRows = await accuracy(threads);
   const ort = speedRows.find((r) => r.engine === 'onnxruntime-node')!;

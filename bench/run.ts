@@ -15,7 +15,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ENGINES, macsOf, type ChildArgs, type ChildResult, type EngineName } from './common';
+import { ENGINES, macsOf, median, type ChildArgs, type ChildResult, type EngineName } from './common';
 import { markdown, svgChart } from './report';
 
 export interface EngineResult extends Omit<ChildResult, 'probabilities'> {
@@ -74,17 +74,11 @@ function sgemmPeak(threads: number, seconds: number): BenchResults['sgemm'] {
 }
 
 /** Per metric, the median over rounds of the same engine (timings, throughputs, load); RSS: the largest. */
-function medianOf(xs: number[]): number {
-  const v = [...xs].sort((a, b) => a - b);
-  return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-}
-
 function medianRound(rounds: ChildResult[]): ChildResult {
   if (rounds.length === 1) return rounds[0];
-  const med = (xs: number[]) => { const v = [...xs].sort((a, b) => a - b); return v[(v.length - 1) >> 1]; };
   const byB1 = [...rounds].sort((a, b) => (a.batch1?.median ?? 0) - (b.batch1?.median ?? 0));
   const out: ChildResult = { ...byB1[(byB1.length - 1) >> 1] };
-  out.loadMs = med(rounds.map((r) => r.loadMs));
+  out.loadMs = median(rounds.map((r) => r.loadMs));
   out.rssPeakMB = Math.max(...rounds.map((r) => r.rssPeakMB));
   if (rounds.every((r) => r.batch32)) {
     const byB32 = [...rounds].sort((a, b) => a.batch32!.imagesPerSecond - b.batch32!.imagesPerSecond);
@@ -176,7 +170,7 @@ async function main(): Promise<void> {
     if (mine && theirs && mine.length === theirs.length && mine.length > 1) {
       const paired = (f: (r: ChildResult) => number | undefined) => {
         const v = mine.map((r, i) => (f(r) ?? NaN) / (f(theirs[i]) ?? NaN));
-        return v.every(Number.isFinite) ? medianOf(v) : undefined;
+        return v.every(Number.isFinite) ? median(v) : undefined;
       };
       config.ratios.batch1VsOrt = paired((r) => r.batch1?.median) ?? config.ratios.batch1VsOrt;
       const b32 = paired((r) => r.batch32 && 1 / r.batch32.imagesPerSecond);
