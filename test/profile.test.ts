@@ -28,9 +28,15 @@ describe('profile', function () {
     expect(p.totalMs).to.be.closeTo(p.layers.reduce((s, l) => s + l.ms, 0), 1e-9);
     expect(p.macs).to.equal(model.cost().macs);
     expect(p.forwardMs).to.be.greaterThan(0);
-    // The input arrives as NHWC and the convs want a blocked layout: the first conv owns a reorder.
+    // Batches of one or two stay in NHWC, the caller's layout, through every conv: no reorder there.
+    for (const l of p.layers.filter((l) => ['conv', 'dw', 'pw'].includes(l.type))) expect(l.reorderMs, l.name).to.equal(0);
+  });
+
+  it('from batch 4 the convs run in a blocked layout: the first conv owns the one input reorder', async () => {
+    const p = await model.profile({ batch: 4, runs: 2 });
     expect(p.layers[0].reorderMs).to.be.greaterThan(0);
     expect(p.layers[0].reorderKernel).to.not.equal('');
+    for (const l of p.layers.slice(1).filter((l) => ['conv', 'dw', 'pw'].includes(l.type))) expect(l.reorderMs, l.name).to.equal(0);
   });
 
   it('runs between inference calls without disturbing their results', async () => {

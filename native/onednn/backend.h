@@ -71,6 +71,7 @@ class OnednnBackend : public Runner {
   static constexpr int kScratch = 2;
   std::unique_ptr<void, void (*)(void*)> shared_[3] = {{nullptr, std::free}, {nullptr, std::free}, {nullptr, std::free}};
   size_t shared_bytes_[3] = {0, 0, 0};
+  int nhwc_max_batch_ = 2;  // fp32 plans up to this batch size keep activations in nhwc (plan_for)
   bool huge_pages_ = true;  // arenas of 2 MiB and more on huge pages; MOBILENET_HUGE_PAGES=0: ordinary pages
   uint64_t buffers_generation_ = 0;  // bumped whenever a shared buffer moves
   std::list<std::unique_ptr<Plan>> plans_;  // most recently used first
