@@ -159,6 +159,36 @@ describe('precision: options and capability detection', function () {
   });
 });
 
+describe('fp32: opt-in 1×1 + depthwise fusion (MOBILENET_DW_FUSION=1)', function () {
+  this.timeout(120000);
+  // Batch 1 runs an nhwc plan (never fused: oneDNN 2.6 crashed on the fused nhwc kernel), batch 32 a
+  // blocked one, where the pairs with a JIT kernel fuse; both must match the unfused model.
+  it('runs batch 1 and batch 32 with the logits of separate layers', async () => {
+    const w = randomWeights(arch(1, 224), 4);
+    const x = inputs(32, 224, 6);
+    const saved = process.env.MOBILENET_DW_FUSION;
+    const run = async (fusion: string) => {
+      process.env.MOBILENET_DW_FUSION = fusion;  // read when the model's engine is built
+      const m = await load({ weights: w, threads: 2 });
+      try {
+        return [await m.infer(x.subarray(0, 224 * 224 * 3), [1, 224, 224, 3], { output: 'logits' }),
+          await m.infer(x, [32, 224, 224, 3], { output: 'logits' })];
+      } finally {
+        m.dispose();
+      }
+    };
+    try {
+      const off = await run('0');
+      const on = await run('1');
+      expect(relMaxError(off[0], on[0]), 'batch 1').to.be.below(1e-5);
+      expect(relMaxError(off[1], on[1]), 'batch 32').to.be.below(1e-5);
+    } finally {
+      if (saved === undefined) delete process.env.MOBILENET_DW_FUSION;
+      else process.env.MOBILENET_DW_FUSION = saved;
+    }
+  });
+});
+
 describe('precision: random weights stay close to fp32 (16 α×ρ)', function () {
   this.timeout(300000);
   const modes = (['int8', 'bf16'] as const).filter(supported);

@@ -284,7 +284,9 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
       // requantised u8 rows feeding the depthwise kernel directly.
       const LayerDesc* fused_dw = nullptr;
       float fused_dst_scale = dst_scale;  // int8: the scale of the fused depthwise layer's u8 output
-      if (fuse_dw_ && (prec == Precision::FP32 || prec == Precision::INT8) && !options_.stats && l.type == LayerType::Pointwise && li + 1 < layers.size() &&
+      // Never in nhwc plans: oneDNN 2.6's fused fp32 1×1 + depthwise kernel accepts nhwc descriptors
+      // but crashes (SIGSEGV, α=1/224 batch 1, conv_pw_1 + conv_dw_2) when it runs.
+      if (fuse_dw_ && !nhwc && (prec == Precision::FP32 || prec == Precision::INT8) && !options_.stats && l.type == LayerType::Pointwise && li + 1 < layers.size() &&
           layers[li + 1].type == LayerType::Depthwise && layers[li + 1].kernel == 3) {
         const LayerDesc& n = layers[li + 1];
         const bool q = prec == Precision::INT8;
