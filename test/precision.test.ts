@@ -20,7 +20,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { expect } from 'chai';
-import { load, randomWeights, type MobileNet } from '../lib';
+import { load, randomWeights, type LoadOptions, type MobileNet } from '../lib';
 import { readLabelledFolder } from '../lib/accuracy';
 import { convLayerNames, makeCalibration, readCalibration, saveCalibration } from '../lib/calibration';
 import { MobileNetError } from '../lib/errors';
@@ -90,6 +90,19 @@ async function expectCode(p: Promise<unknown>, code: string, message?: RegExp): 
   throw new Error(`expected ${code}, but the call succeeded`);
 }
 
+/** Loads a model with MOBILENET_DW_FUSION set (undefined: unset) while its engine is built, which is when it is read. */
+async function loadWithDwFusion(fusion: string | undefined, options: LoadOptions): Promise<MobileNet> {
+  const saved = process.env.MOBILENET_DW_FUSION;
+  try {
+    if (fusion === undefined) delete process.env.MOBILENET_DW_FUSION;
+    else process.env.MOBILENET_DW_FUSION = fusion;
+    return await load(options);
+  } finally {
+    if (saved === undefined) delete process.env.MOBILENET_DW_FUSION;
+    else process.env.MOBILENET_DW_FUSION = saved;
+  }
+}
+
 describe('precision: options and capability detection', function () {
   this.timeout(30000);
 
@@ -132,12 +145,8 @@ describe('precision: options and capability detection', function () {
     if (!supported('int8')) this.skip();
     const w = randomWeights(arch(0.75, 128), 5);  // 5 of its 13 pairs fuse with a JIT kernel on AVX2
     const x = inputs(32, 128, 3);
-    const saved = process.env.MOBILENET_DW_FUSION;
     const run = async (fusion: string | undefined) => {
-      // Read when the model's engine is built; unset means the default (int8: fuse).
-      if (fusion === undefined) delete process.env.MOBILENET_DW_FUSION;
-      else process.env.MOBILENET_DW_FUSION = fusion;
-      const m = await load({ weights: w, threads: 2, precision: 'int8' });
+      const m = await loadWithDwFusion(fusion, { weights: w, threads: 2, precision: 'int8' });  // unset: the default (int8: fuse)
       try {
         const fused = (await m.profile({ batch: 32, runs: 1 })).layers.filter((l) => l.kernel.startsWith('fused into')).length;
         return { logits: await m.infer(x, [32, 128, 128, 3], { output: 'logits' }), fused };
@@ -145,17 +154,12 @@ describe('precision: options and capability detection', function () {
         m.dispose();
       }
     };
-    try {
-      const on = await run(undefined);
-      const off = await run('0');
-      expect(off.fused, 'layers fused with MOBILENET_DW_FUSION=0').to.equal(0);
-      if (on.fused === 0) this.skip();  // no JIT kernel for the pairs on this CPU: nothing to compare
-      console.log(`      ${on.fused} depthwise layers fused at batch 32`);
-      expect(relMaxError(off.logits, on.logits)).to.equal(0);
-    } finally {
-      if (saved === undefined) delete process.env.MOBILENET_DW_FUSION;
-      else process.env.MOBILENET_DW_FUSION = saved;
-    }
+    const on = await run(undefined);
+    const off = await run('0');
+    expect(off.fused, 'layers fused with MOBILENET_DW_FUSION=0').to.equal(0);
+    if (on.fused === 0) this.skip();  // no JIT kernel for the pairs on this CPU: nothing to compare
+    console.log(`      ${on.fused} depthwise layers fused at batch 32`);
+    expect(relMaxError(off.logits, on.logits)).to.equal(0);
   });
 });
 
@@ -166,10 +170,8 @@ describe('fp32: opt-in 1×1 + depthwise fusion (MOBILENET_DW_FUSION=1)', functio
   it('runs batch 1 and batch 32 with the logits of separate layers', async () => {
     const w = randomWeights(arch(1, 224), 4);
     const x = inputs(32, 224, 6);
-    const saved = process.env.MOBILENET_DW_FUSION;
     const run = async (fusion: string) => {
-      process.env.MOBILENET_DW_FUSION = fusion;  // read when the model's engine is built
-      const m = await load({ weights: w, threads: 2 });
+      const m = await loadWithDwFusion(fusion, { weights: w, threads: 2 });
       try {
         return [await m.infer(x.subarray(0, 224 * 224 * 3), [1, 224, 224, 3], { output: 'logits' }),
           await m.infer(x, [32, 224, 224, 3], { output: 'logits' })];
@@ -177,15 +179,10 @@ describe('fp32: opt-in 1×1 + depthwise fusion (MOBILENET_DW_FUSION=1)', functio
         m.dispose();
       }
     };
-    try {
-      const off = await run('0');
-      const on = await run('1');
-      expect(relMaxError(off[0], on[0]), 'batch 1').to.be.below(1e-5);
-      expect(relMaxError(off[1], on[1]), 'batch 32').to.be.below(1e-5);
-    } finally {
-      if (saved === undefined) delete process.env.MOBILENET_DW_FUSION;
-      else process.env.MOBILENET_DW_FUSION = saved;
-    }
+    const off = await run('0');
+    const on = await run('1');
+    expect(relMaxError(off[0], on[0]), 'batch 1').to.be.below(1e-5);
+    expect(relMaxError(off[1], on[1]), 'batch 32').to.be.below(1e-5);
   });
 });
 

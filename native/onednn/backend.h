@@ -76,7 +76,7 @@ class OnednnBackend : public Runner {
   uint64_t buffers_generation_ = 0;  // bumped whenever a shared buffer moves
   std::list<std::unique_ptr<Plan>> plans_;  // most recently used first
   Plan* last_ = nullptr;                    // the plan of the latest forward()
-  bool fuse_dw_ = false;                    // 1×1 conv + depthwise conv as one primitive where JIT (opt-in)
+  bool fuse_dw_ = false;                    // 1×1 conv + depthwise conv as one primitive where JIT (int8 default, fp32 opt-in)
 };
 
 }  // namespace mobilenet
