@@ -29,6 +29,7 @@ import { native } from '../lib/native';
 import { dataDir } from '../lib/paper/results';
 import type { ArchSpec } from '../lib/spec';
 import { quantize } from '../lib/cli/commands/quantize';
+import { loadWithEnv } from './helpers/env';
 
 const DATA = dataDir();
 const SAMPLE = path.join(DATA, 'images', 'sample');
@@ -90,19 +91,6 @@ async function expectCode(p: Promise<unknown>, code: string, message?: RegExp): 
   throw new Error(`expected ${code}, but the call succeeded`);
 }
 
-/** Loads a model with MOBILENET_DW_FUSION set (undefined: unset) while its engine is built, which is when it is read. */
-async function loadWithDwFusion(fusion: string | undefined, options: LoadOptions): Promise<MobileNet> {
-  const saved = process.env.MOBILENET_DW_FUSION;
-  try {
-    if (fusion === undefined) delete process.env.MOBILENET_DW_FUSION;
-    else process.env.MOBILENET_DW_FUSION = fusion;
-    return await load(options);
-  } finally {
-    if (saved === undefined) delete process.env.MOBILENET_DW_FUSION;
-    else process.env.MOBILENET_DW_FUSION = saved;
-  }
-}
-
 describe('precision: options and capability detection', function () {
   this.timeout(30000);
 
@@ -146,7 +134,7 @@ describe('precision: options and capability detection', function () {
     const w = randomWeights(arch(0.75, 128), 5);  // 5 of its 13 pairs fuse with a JIT kernel on AVX2
     const x = inputs(32, 128, 3);
     const run = async (fusion: string | undefined) => {
-      const m = await loadWithDwFusion(fusion, { weights: w, threads: 2, precision: 'int8' });  // unset: the default (int8: fuse)
+      const m = await loadWithEnv({ MOBILENET_DW_FUSION: fusion }, { weights: w, threads: 2, precision: 'int8' });  // unset: the default (int8: fuse)
       try {
         const fused = (await m.profile({ batch: 32, runs: 1 })).layers.filter((l) => l.kernel.startsWith('fused into')).length;
         return { logits: await m.infer(x, [32, 128, 128, 3], { output: 'logits' }), fused };
@@ -163,15 +151,16 @@ describe('precision: options and capability detection', function () {
   });
 });
 
-describe('fp32: opt-in 1×1 + depthwise fusion (MOBILENET_DW_FUSION=1)', function () {
+describe('fp32: 1×1 + depthwise fusion (on AVX-512 by default, MOBILENET_DW_FUSION=1 on AVX2)', function () {
   this.timeout(120000);
-  // Batch 1 runs an nhwc plan (never fused: oneDNN 2.6 crashed on the fused nhwc kernel), batch 32 a
-  // blocked one, where the pairs with a JIT kernel fuse; both must match the unfused model.
+  // AVX2: batch 1 runs an nhwc plan (never fused: oneDNN 2.6 crashed on the fused nhwc kernel), batch
+  // 32 a blocked one. AVX-512: both run nChw16c. Where the pairs have a JIT kernel they fuse; both
+  // batches must match the unfused model.
   it('runs batch 1 and batch 32 with the logits of separate layers', async () => {
     const w = randomWeights(arch(1, 224), 4);
     const x = inputs(32, 224, 6);
     const run = async (fusion: string) => {
-      const m = await loadWithDwFusion(fusion, { weights: w, threads: 2 });
+      const m = await loadWithEnv({ MOBILENET_DW_FUSION: fusion }, { weights: w, threads: 2 });
       try {
         return [await m.infer(x.subarray(0, 224 * 224 * 3), [1, 224, 224, 3], { output: 'logits' }),
           await m.infer(x, [32, 224, 224, 3], { output: 'logits' })];
@@ -183,6 +172,53 @@ describe('fp32: opt-in 1×1 + depthwise fusion (MOBILENET_DW_FUSION=1)', functio
     const on = await run('1');
     expect(relMaxError(off[0], on[0]), 'batch 1').to.be.below(1e-5);
     expect(relMaxError(off[1], on[1]), 'batch 32').to.be.below(1e-5);
+  });
+});
+
+describe('fp32 activation layouts (MOBILENET_LAYOUT)', function () {
+  this.timeout(120000);
+  const avx512 = /avx512/.test(info.isaName ?? '');
+  const w = randomWeights(arch(0.5, 160), 8);  // 16 channels from the first conv: nChw16c on AVX-512
+  const x = inputs(3, 160, 9);
+  const run = async (layout: string | undefined) => {
+    const m = await loadWithEnv({ MOBILENET_LAYOUT: layout, MOBILENET_DW_FUSION: undefined }, { weights: w, threads: 2 });
+    try {
+      const kernels = (await m.profile({ batch: 3, runs: 1 })).layers.map((l) => l.kernel);
+      return { b1: await m.infer(x.subarray(0, 160 * 160 * 3), [1, 160, 160, 3], { output: 'logits' }),
+        b3: await m.infer(x, [3, 160, 160, 3], { output: 'logits' }), kernels };
+    } finally {
+      m.dispose();
+    }
+  };
+
+  it('nhwc, any, nChw16c and the default give the same logits at batch 1 and 3', async () => {
+    const base = await run('nhwc');
+    expect(base.kernels.some((k) => k.startsWith('fused into')), 'nhwc plans never fuse').to.equal(false);
+    for (const layout of ['any', 'nChw16c', undefined]) {
+      const r = await run(layout);
+      expect(relMaxError(base.b1, r.b1), `${layout ?? 'default'} batch 1`).to.be.below(1e-5);
+      expect(relMaxError(base.b3, r.b3), `${layout ?? 'default'} batch 3`).to.be.below(1e-5);
+    }
+  });
+
+  it(`the default ${avx512 ? 'runs nChw16c with fused depthwise layers (AVX-512 here)' : 'keeps oneDNN\'s own layouts (no AVX-512 here)'}`, async () => {
+    const { kernels } = await run(undefined);
+    const fused = kernels.filter((k) => k.startsWith('fused into')).length;
+    if (avx512) {
+      expect(fused, kernels.join(', ')).to.be.greaterThan(0);
+      expect(kernels.filter((k) => k.startsWith('brg')), 'no brgemm (nhwc) kernels').to.deep.equal([]);
+    } else expect(fused, kernels.join(', ')).to.equal(0);
+  });
+
+  it('a bad MOBILENET_LAYOUT fails the load with ERR_INVALID_ARGUMENT', async () => {
+    let err: MobileNetError | undefined;
+    try {
+      (await loadWithEnv({ MOBILENET_LAYOUT: 'nchw' }, { weights: w, threads: 2 })).dispose();
+    } catch (e) {
+      err = e as MobileNetError;
+    }
+    expect(err?.code).to.equal('ERR_INVALID_ARGUMENT');
+    expect(err?.message).to.match(/MOBILENET_LAYOUT.*'nchw'/);
   });
 });
 

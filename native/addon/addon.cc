@@ -136,6 +136,8 @@ class Model : public Napi::ObjectWrap<Model> {
       width_[1] = backend->output_width(Output::Logits);
       width_[2] = backend->output_width(Output::Embedding);
       executor_ = std::make_unique<mobilenet::Executor>(std::move(backend), opts);
+    } catch (const mobilenet::EnvSwitchError& e) {
+      throw_code(env, "ERR_INVALID_ARGUMENT", e.what());
     } catch (const std::invalid_argument& e) {
       throw_code(env, "ERR_WEIGHTS", e.what());
     } catch (const dnnl::error& e) {

@@ -123,7 +123,7 @@ OnednnBackend::OnednnBackend(std::shared_ptr<Network> net, BackendOptions option
   if (int8)  // the s8 copies (and the biases) are all the convs need from here on
     for (size_t fi = 0; fi < qweights_.size(); ++fi)
       if (!qweights_[fi].q.empty()) net_->release_weights(fi);
-  // fp32: opt-in (MOBILENET_DW_FUSION=1). On AVX2 oneDNN 2.6 fuses only a few fp32 pairs with a
+  // fp32 on AVX2: opt-in (MOBILENET_DW_FUSION=1); on AVX-512 fp32 nChw16c plans fuse (below). On AVX2 oneDNN 2.6 fuses only a few fp32 pairs with a
   // real JIT kernel (α=1/224 batch 1: conv_pw_1+conv_dw_2; the rest would be "ref_fused_convolution",
   // two kernels chained, which is never taken), and it measured no faster: α=1/224 forward pass,
   // medians of 5 alternating runs, batch 1 8.9 vs 8.8 ms (off), batch 32 324 vs 294 ms (off).
@@ -131,7 +131,29 @@ OnednnBackend::OnednnBackend(std::shared_ptr<Network> net, BackendOptions option
   // pairs with jit_uni_int8_1x1 on AVX2, and the pass got faster or stayed level (median of 6,
   // α=1/224 194.8 → 180.9 ms, α=0.75/224 117.7 → 111.6, α=0.25/128 10.3 → 8.9, α=0.5/160 30.7 both).
   const char* fuse = std::getenv("MOBILENET_DW_FUSION");
-  fuse_dw_ = fuse ? std::string(fuse) == "1" : int8;
+  if (fuse) fuse_dw_env_ = std::string(fuse) == "1" ? 1 : 0;
+  // On AVX-512, oneDNN 2.6 answers `any` with nhwc (its brgemm kernels), whose depthwise kernel ran
+  // the 14×14 layers 1.5–1.7× slower than onnxruntime's at batch 32. nChw16c takes the older direct
+  // kernels instead, where the 1×1 + depthwise pairs also fuse: round-robin A/B in one process,
+  // AMD EPYC (Zen 4), medians of 8–12 rounds, fused nChw16c vs `any`: α=1/224 batch 32 0.87×,
+  // batch 8 0.88–0.91×, batch 1 0.96×; α=0.75/192 b32 0.82×, α=0.5/160 0.88×, α=0.5/128 0.98×. Not
+  // where the first conv has under 16 channels (α=0.25: 8 channels padded to 16; b32 1.05–1.08×).
+  blocked16_ = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core && !layers.empty() &&
+               layers.front().out_channels >= 16;
+  if (const char* lay = std::getenv("MOBILENET_LAYOUT")) {  // A/B switch: auto (default), nhwc, any, nChw16c
+    const std::string v(lay);
+    if (v == "nhwc" || v == "any" || v == "nChw16c") layout_env_ = v;
+    else if (!v.empty() && v != "auto") throw EnvSwitchError("MOBILENET_LAYOUT must be auto, nhwc, any or nChw16c, not '" + v + "'");
+  }
+}
+
+OnednnBackend::Layout OnednnBackend::layout_for(int batch) const {
+  if (layout_env_ == "nhwc") return Layout::Nhwc;
+  if (layout_env_ == "any") return Layout::Any;
+  if (layout_env_ == "nChw16c") return Layout::Blocked16;
+  if (options_.precision != Precision::FP32) return Layout::Any;
+  if (blocked16_) return Layout::Blocked16;
+  return batch <= nhwc_max_batch_ ? Layout::Nhwc : Layout::Any;
 }
 
 float OnednnBackend::activation_max(size_t conv_index) const {
@@ -238,7 +260,11 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
   // AVX2 1×1 kernels ran the 14×14 and 7×7 layers 3–7 % faster in it. Round-robin A/B in one
   // process, α=1/224: batch 1 0.968–0.987 of the blocked pass, batch 2 0.989; from batch 4 the
   // blocked layout wins (depthwise kernels; batch 8 nhwc took 1.07×). int8 picks its own (`any`).
-  const bool nhwc = prec == Precision::FP32 && batch <= nhwc_max_batch_;
+  // (AVX2; on AVX-512 see blocked16_.) MOBILENET_LAYOUT overrides the choice for every precision.
+  const Layout layout = layout_for(batch);
+  const bool nhwc = layout == Layout::Nhwc;
+  // int8 fuses 1×1 + depthwise pairs by default, fp32 in nChw16c plans; MOBILENET_DW_FUSION=0/1 decides.
+  const bool fuse_dw = fuse_dw_env_ >= 0 ? fuse_dw_env_ == 1 : prec == Precision::INT8 || layout == Layout::Blocked16;
   size_t fi = 0, ci = 0;
   float src_scale = 1.f / 127.f;  // int8: real value of one input step
   for (li = 0; li < layers.size(); ++li) {
@@ -257,8 +283,11 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
         w_dt = dt::s8;
         dst_dt = last ? dt::f32 : dt::u8;
       }
-      const tag act = nhwc ? tag::nhwc : tag::any;
-      memory::desc src_any({N, l.in_channels, l.in_size, l.in_size}, src_dt, act);
+      const tag act = nhwc ? tag::nhwc : layout == Layout::Blocked16 ? tag::nChw16c : tag::any;
+      // The first conv's nhwc → nChw16c has only a reference kernel in oneDNN 2.6; with `any` it
+      // reads nchw (one input reorder) with a JIT kernel.
+      const tag src_act = ci == 0 && layout == Layout::Blocked16 ? tag::any : act;
+      memory::desc src_any({N, l.in_channels, l.in_size, l.in_size}, src_dt, src_act);
       memory::desc dst_any({N, l.out_channels, l.out_size, l.out_size}, dst_dt, act);
       memory::desc w_any = dw ? memory::desc({l.in_channels, 1, 1, l.kernel, l.kernel}, w_dt, tag::any)
                               : memory::desc({l.out_channels, l.in_channels, l.kernel, l.kernel}, w_dt, tag::any);
@@ -286,7 +315,7 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
       float fused_dst_scale = dst_scale;  // int8: the scale of the fused depthwise layer's u8 output
       // Never in nhwc plans: oneDNN 2.6's fused fp32 1×1 + depthwise kernel accepts nhwc descriptors
       // but crashes (SIGSEGV, α=1/224 batch 1, conv_pw_1 + conv_dw_2) when it runs.
-      if (fuse_dw_ && !nhwc && (prec == Precision::FP32 || prec == Precision::INT8) && !options_.stats && l.type == LayerType::Pointwise && li + 1 < layers.size() &&
+      if (fuse_dw && !nhwc && (prec == Precision::FP32 || prec == Precision::INT8) && !options_.stats && l.type == LayerType::Pointwise && li + 1 < layers.size() &&
           layers[li + 1].type == LayerType::Depthwise && layers[li + 1].kernel == 3) {
         const LayerDesc& n = layers[li + 1];
         const bool q = prec == Precision::INT8;

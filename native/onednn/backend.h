@@ -2,6 +2,7 @@
 #pragma once
 #include <list>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,13 @@
 #include "quantize.h"
 
 namespace mobilenet {
+
+// A bad value in one of the engine's environment switches (MOBILENET_LAYOUT): the caller's setting,
+// not the weights, so the addon reports it as ERR_INVALID_ARGUMENT.
+struct EnvSwitchError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
 
 struct LayerTiming {
   std::string name;
@@ -76,7 +84,12 @@ class OnednnBackend : public Runner {
   uint64_t buffers_generation_ = 0;  // bumped whenever a shared buffer moves
   std::list<std::unique_ptr<Plan>> plans_;  // most recently used first
   Plan* last_ = nullptr;                    // the plan of the latest forward()
-  bool fuse_dw_ = false;                    // 1×1 conv + depthwise conv as one primitive where JIT (int8 default, fp32 opt-in)
+  int fuse_dw_env_ = -1;  // MOBILENET_DW_FUSION: -1 unset (int8 and nChw16c plans fuse 1×1 + depthwise pairs), 0 never, 1 always
+  // Activation layouts of a plan: nhwc, oneDNN's choice (`any`), or nChw16c forced (AVX-512).
+  enum class Layout { Nhwc, Any, Blocked16 };
+  Layout layout_for(int batch) const;
+  bool blocked16_ = false;   // fp32 plans use nChw16c (an AVX-512 CPU and ≥ 16 channels from the first conv)
+  std::string layout_env_;   // MOBILENET_LAYOUT when set to other than auto
 };
 
 }  // namespace mobilenet
