@@ -18,6 +18,9 @@ export interface NativeArch {
 
 export interface NativeModel {
   infer(input: Float32Array, batch: number, output: NativeOutput): Promise<Float32Array>;
+  /** Queued calls wait while the executor is held (counted); release() lets them run, merged. */
+  hold(): void;
+  release(): void;
   dispose(): void;
   stats(): { batches?: number; images?: number; jobs?: number; queueDepth?: number; pending: number };
   /** Times each primitive of the batch-`batch` plan alone, `runs` times, on the executor thread. */

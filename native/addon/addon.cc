@@ -85,7 +85,8 @@ class Model : public Napi::ObjectWrap<Model> {
     return DefineClass(env, "Model",
                        {InstanceMethod<&Model::Infer>("infer"), InstanceMethod<&Model::Dispose>("dispose"),
                         InstanceMethod<&Model::Stats>("stats"), InstanceMethod<&Model::ProfileLayers>("profile"),
-                        InstanceMethod<&Model::ActivationMax>("activationMax")});
+                        InstanceMethod<&Model::ActivationMax>("activationMax"),
+                        InstanceMethod<&Model::Hold>("hold"), InstanceMethod<&Model::Release>("release")});
   }
 
   // new Model(config, tensors: Float32Array[], { threads, maxBatch, maxWaitUs })
@@ -228,6 +229,17 @@ class Model : public Napi::ObjectWrap<Model> {
     }
     call.release();  // Settle() owns it from here
     return promise;
+  }
+
+  // hold() / release(): see Executor::hold. A model disposed while held still gets its release, or
+  // the calls queued before dispose() would never run.
+  Napi::Value Hold(const Napi::CallbackInfo& info) {
+    if (!disposed_ && executor_) executor_->hold();
+    return info.Env().Undefined();
+  }
+  Napi::Value Release(const Napi::CallbackInfo& info) {
+    if (executor_) executor_->release();
+    return info.Env().Undefined();
   }
 
   // infer(input: Float32Array, batch: number, output: 'probabilities'|'logits'|'embedding') → Promise<Float32Array>

@@ -64,6 +64,19 @@ bool Executor::submit(Job job) {
   return true;
 }
 
+void Executor::hold() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++holds_;
+}
+
+void Executor::release() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (holds_ > 0) --holds_;
+  }
+  cv_.notify_one();
+}
+
 void Executor::request_stop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -106,7 +119,7 @@ void Executor::loop() {
     batch.clear();
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      cv_.wait(lock, [this] { return stopping_ || (!queue_.empty() && holds_ == 0); });
       if (queue_.empty()) break;  // stopping and drained
       if (queue_.front().task) {
         batch.push_back(std::move(queue_.front()));

@@ -74,6 +74,11 @@ class Executor {
 
   // Thread-safe. Returns false (and does not call done) when the executor is stopping.
   bool submit(Job job);
+  // While held (counted), queued jobs wait: the JavaScript side holds the executor for the rest of a
+  // synchronous run of submissions, so that calls made together reach it together and merge into
+  // one batch, instead of the first one starting alone as soon as it lands.
+  void hold();
+  void release();
   // Finish queued jobs, free the runner on the worker thread, then exit. Returns at once.
   void request_stop();
   // Drop queued jobs (their done() gets `error`), finish the running batch, join.
@@ -95,6 +100,7 @@ class Executor {
   std::condition_variable cv_;
   std::deque<Job> queue_;
   bool stopping_ = false;
+  int holds_ = 0;
   Stats stats_;
   std::thread thread_;
 };
