@@ -151,6 +151,9 @@ OnednnBackend::Layout OnednnBackend::layout_for(int batch) const {
   if (layout_env_ == "nhwc") return Layout::Nhwc;
   if (layout_env_ == "any") return Layout::Any;
   if (layout_env_ == "nChw16c") return Layout::Blocked16;
+  // bf16 stays on `any`: nChw16c took α=1/224 batch 32 to 0.87× the time, but its bf16 1×1 kernel
+  // (jit_bf16_1x1, another summation order) cost the sample photos 2 top-1 hits at α=0.75, over the
+  // bound (brgconv_1x1 on `any`: 1). int8 nChw16c convs are reference code in oneDNN 2.6.
   if (options_.precision != Precision::FP32) return Layout::Any;
   if (blocked16_) return Layout::Blocked16;
   return batch <= nhwc_max_batch_ ? Layout::Nhwc : Layout::Any;
