@@ -123,9 +123,10 @@ OnednnBackend::OnednnBackend(std::shared_ptr<Network> net, BackendOptions option
   if (int8)  // the s8 copies (and the biases) are all the convs need from here on
     for (size_t fi = 0; fi < qweights_.size(); ++fi)
       if (!qweights_[fi].q.empty()) net_->release_weights(fi);
-  // fp32 on AVX2: opt-in (MOBILENET_DW_FUSION=1); on AVX-512 fp32 nChw16c plans fuse (below). On AVX2 oneDNN 2.6 fuses only a few fp32 pairs with a
-  // real JIT kernel (α=1/224 batch 1: conv_pw_1+conv_dw_2; the rest would be "ref_fused_convolution",
-  // two kernels chained, which is never taken), and it measured no faster: α=1/224 forward pass,
+  // fp32 on AVX2: opt-in (MOBILENET_DW_FUSION=1); on AVX-512, fp32 nChw16c plans fuse (below). On
+  // AVX2 oneDNN 2.6 fuses only a few fp32 pairs with a real JIT kernel (α=1/224 batch 1:
+  // conv_pw_1+conv_dw_2; the rest would be "ref_fused_convolution", two kernels chained, which is
+  // never taken), and it measured no faster: α=1/224 forward pass,
   // medians of 5 alternating runs, batch 1 8.9 vs 8.8 ms (off), batch 32 324 vs 294 ms (off).
   // int8: on by default (MOBILENET_DW_FUSION=0 turns it off). At batch 32 oneDNN fuses 11 of the 12
   // pairs with jit_uni_int8_1x1 on AVX2, and the pass got faster or stayed level (median of 6,

@@ -20,7 +20,6 @@ struct EnvSwitchError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-
 struct LayerTiming {
   std::string name;
   std::string type;    // layer_type_name: conv, dw, pw, pool, fc, softmax
