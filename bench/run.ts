@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: our engine, onnxruntime-node (on our ONNX export of the same weights), TF.js wasm and
  * TF.js CPU (batch 1 only), each configuration × engine in its own child process so RSS is separable,
- * plus oneDNN's sgemm peak measured in the same run. Writes bench/results/latest.{json,md} and latency.svg.
+ * plus oneDNN's sgemm peak measured in the same run. Writes bench/results/latest.{json,md} and latency.svg
+ * (partial.* for a run narrower than the full grid with every engine).
  *
  *   node dist/bench/run.js [--quick] [--alpha 1,0.5] [--resolution 224] [--engines a,b] [--threads 2] [--rounds 3] [--no-precision]
  *
@@ -197,11 +198,16 @@ async function main(): Promise<void> {
     } else results.failures.push(`precision bench failed (${child.status ?? child.signal}): ${child.stderr.toString().trim().split('\n').slice(-3).join(' | ')}`);
   }
 
+  // Only a run of the whole grid with every engine replaces the results the README shows; a narrower
+  // run (one configuration, some engines, --quick) writes partial.* beside them (git-ignored).
+  const full = !quick && pairs.length === 16 && ENGINES.every((e) => engines.includes(e));
+  const name = full ? 'latest' : 'partial';
+  const chart = full ? 'latency.svg' : 'partial.svg';
   fs.mkdirSync(RESULTS, { recursive: true });
-  fs.writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
-  fs.writeFileSync(path.join(RESULTS, 'latest.md'), markdown(results));
-  fs.writeFileSync(path.join(RESULTS, 'latency.svg'), await svgChart(results));
-  console.log(`wrote ${path.relative(process.cwd(), RESULTS)}/latest.{json,md} and latency.svg`);
+  fs.writeFileSync(path.join(RESULTS, `${name}.json`), JSON.stringify(results, null, 2) + '\n');
+  fs.writeFileSync(path.join(RESULTS, `${name}.md`), markdown(results));
+  fs.writeFileSync(path.join(RESULTS, chart), await svgChart(results));
+  console.log(`wrote ${path.relative(process.cwd(), RESULTS)}/${name}.{json,md} and ${chart}`);
   if (results.failures.length) process.exitCode = 1;
 }
 
