@@ -2,6 +2,7 @@
 #pragma once
 #include <list>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -88,7 +89,7 @@ class OnednnBackend : public Runner {
   enum class Layout { Nhwc, Any, Blocked16 };
   Layout layout_for(int batch) const;
   bool blocked16_ = false;   // fp32 plans use nChw16c (an AVX-512 CPU and ≥ 16 channels from the first conv)
-  std::string layout_env_;   // MOBILENET_LAYOUT when set to other than auto
+  std::optional<Layout> layout_env_;  // MOBILENET_LAYOUT when set to other than auto
 };
 
 }  // namespace mobilenet
