@@ -38,6 +38,7 @@ class Runner {
 
  protected:
   std::vector<float> staging_;
+  std::vector<size_t> staging_offsets_;  // where each part starts in staging_ (kept: no allocation per pass)
 };
 
 struct Job {
