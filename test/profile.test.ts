@@ -5,6 +5,11 @@ import { buildLayers } from '../lib/spec';
 import { profileMarkdown, isReference } from '../lib/cli/commands/profile';
 import { loadWithEnv } from './helpers/env';
 
+/** No conv layer among `layers` spent time in a layout reorder. */
+function expectNoConvReorders(layers: Array<{ name: string; type: string; reorderMs: number }>): void {
+  for (const l of layers.filter((l) => ['conv', 'dw', 'pw'].includes(l.type))) expect(l.reorderMs, l.name).to.equal(0);
+}
+
 describe('profile', function () {
   this.timeout(120000);
   let model: MobileNet;
@@ -30,20 +35,20 @@ describe('profile', function () {
     expect(p.macs).to.equal(model.cost().macs);
     expect(p.forwardMs).to.be.greaterThan(0);
     // Batches of one or two stay in NHWC, the caller's layout, through every conv: no reorder there.
-    for (const l of p.layers.filter((l) => ['conv', 'dw', 'pw'].includes(l.type))) expect(l.reorderMs, l.name).to.equal(0);
+    expectNoConvReorders(p.layers);
   });
 
   it('from batch 4 only the first conv may reorder (the input); a blocked layout makes it do so', async () => {
     // With `any` oneDNN picks the layout: blocked on AVX2 (one input reorder), nhwc on AVX-512 (none).
     const p = await model.profile({ batch: 4, runs: 2 });
-    for (const l of p.layers.slice(1).filter((l) => ['conv', 'dw', 'pw'].includes(l.type))) expect(l.reorderMs, l.name).to.equal(0);
+    expectNoConvReorders(p.layers.slice(1));
     // nChw16c, forced: the first conv reads nchw, so the caller's NHWC rows are reordered once.
     const blocked = await loadWithEnv({ MOBILENET_LAYOUT: 'nChw16c' }, { weights: 'random', alpha: 0.25, resolution: 96, classes: 20, seed: 2, threads: 2 });
     try {
       const q = await blocked.profile({ batch: 4, runs: 2 });
       expect(q.layers[0].reorderMs).to.be.greaterThan(0);
       expect(q.layers[0].reorderKernel).to.not.equal('');
-      for (const l of q.layers.slice(1).filter((l) => ['conv', 'dw', 'pw'].includes(l.type))) expect(l.reorderMs, l.name).to.equal(0);
+      expectNoConvReorders(q.layers.slice(1));
     } finally {
       blocked.dispose();
     }
