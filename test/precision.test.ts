@@ -210,15 +210,28 @@ describe('fp32 activation layouts (MOBILENET_LAYOUT)', function () {
     } else expect(fused, kernels.join(', ')).to.equal(0);
   });
 
-  it('a bad MOBILENET_LAYOUT fails the load with ERR_INVALID_ARGUMENT', async () => {
-    let err: MobileNetError | undefined;
-    try {
-      (await loadWithEnv({ MOBILENET_LAYOUT: 'nchw' }, { weights: w, threads: 2 })).dispose();
-    } catch (e) {
-      err = e as MobileNetError;
-    }
-    expect(err?.code).to.equal('ERR_INVALID_ARGUMENT');
-    expect(err?.message).to.match(/MOBILENET_LAYOUT.*'nchw'/);
+  // Each switch's bad value fails the load instead of quietly meaning its default (MOBILENET_HUGE_PAGES=no
+  // used to mean "on", MOBILENET_NHWC_BATCH=4x meant 4); the model loads with a good value afterwards.
+  const bad: [string, string][] = [['MOBILENET_LAYOUT', 'nchw'], ['MOBILENET_HUGE_PAGES', 'no'], ['MOBILENET_DW_FUSION', 'yes'],
+    ['MOBILENET_NHWC_BATCH', '4x'], ['MOBILENET_NHWC_BATCH', '-1'], ['MOBILENET_NHWC_BATCH', '99999999999999999999']];
+  for (const [name, value] of bad) {
+    it(`${name}=${value} fails the load with ERR_INVALID_ARGUMENT`, async () => {
+      let err: MobileNetError | undefined;
+      try {
+        (await loadWithEnv({ [name]: value }, { weights: w, threads: 2 })).dispose();
+      } catch (e) {
+        err = e as MobileNetError;
+      }
+      expect(err?.code).to.equal('ERR_INVALID_ARGUMENT');
+      expect(err?.message).to.include(`${name} must be`).and.include(`'${value}'`);
+    });
+  }
+
+  it('good switch values load (empty means unset)', async () => {
+    const m = await loadWithEnv({ MOBILENET_LAYOUT: '', MOBILENET_HUGE_PAGES: '0', MOBILENET_DW_FUSION: '1', MOBILENET_NHWC_BATCH: '4' }, { weights: w, threads: 2 });
+    const out = await m.infer(new Float32Array(m.arch.resolution ** 2 * 3), [1, m.arch.resolution, m.arch.resolution, 3]);
+    expect(out.length).to.equal(m.arch.classes);
+    m.dispose();
   });
 });
 

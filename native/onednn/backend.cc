@@ -1,6 +1,7 @@
 #include "backend.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -29,6 +30,29 @@ void* alloc_buffer(size_t bytes, bool huge) {
   void* p = std::aligned_alloc(kHuge, rounded);
   if (p) madvise(p, rounded, MADV_HUGEPAGE);  // advice only: a refusal leaves ordinary pages
   return p;
+}
+
+// The engine's A/B switches (MOBILENET_*), read when a model is built. Unset or empty: nullopt. A
+// value outside `allowed` (or, with no list, not a whole number in [0, max_int]) fails the load
+// instead of quietly meaning the default, so a typo never measures the wrong variant.
+std::optional<std::string> env_switch(const char* name, std::initializer_list<const char*> allowed, long max_int = 0) {
+  const char* raw = std::getenv(name);
+  if (!raw || !*raw) return std::nullopt;
+  const std::string v(raw);
+  std::string expected;
+  if (allowed.size() == 0) {
+    char* end = nullptr;
+    const long n = std::strtol(raw, &end, 10);
+    if (std::isdigit(static_cast<unsigned char>(raw[0])) && *end == '\0' && n <= max_int) return v;
+    expected = "a whole number from 0 to " + std::to_string(max_int);
+  } else {
+    for (const char* a : allowed) {
+      if (v == a) return v;
+      expected += (expected.empty() ? "" : ", ") + std::string(a);
+    }
+    expected = "one of " + expected;
+  }
+  throw EnvSwitchError(std::string(name) + " must be " + expected + ", not '" + v + "'");
 }
 
 // int8: the u8 levels of layer `li`'s output. Without VNNI a 1×1 conv sums pairs of u8·s8 products
@@ -74,10 +98,8 @@ OnednnBackend::OnednnBackend(std::shared_ptr<Network> net, BackendOptions option
     : net_(std::move(net)), options_(std::move(options)), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
   const auto& layers = net_->layers();
   const bool int8 = options_.precision == Precision::INT8;
-  const char* nh = std::getenv("MOBILENET_NHWC_BATCH");  // A/B switch: 0 = blocked layouts at every batch size
-  if (nh) nhwc_max_batch_ = std::atoi(nh);
-  const char* huge = std::getenv("MOBILENET_HUGE_PAGES");
-  huge_pages_ = !huge || std::string(huge) != "0";
+  if (auto nh = env_switch("MOBILENET_NHWC_BATCH", {}, 65536)) nhwc_max_batch_ = std::stoi(*nh);  // 0: `any` at every batch size
+  huge_pages_ = env_switch("MOBILENET_HUGE_PAGES", {"0", "1"}).value_or("1") == "1";
   size_t convs = 0;
   for (const auto& f : net_->folded())
     if (layers[f.layer_index].type != LayerType::FullyConnected) ++convs;
@@ -131,8 +153,7 @@ OnednnBackend::OnednnBackend(std::shared_ptr<Network> net, BackendOptions option
   // int8: on by default (MOBILENET_DW_FUSION=0 turns it off). At batch 32 oneDNN fuses 11 of the 12
   // pairs with jit_uni_int8_1x1 on AVX2, and the pass got faster or stayed level (median of 6,
   // α=1/224 194.8 → 180.9 ms, α=0.75/224 117.7 → 111.6, α=0.25/128 10.3 → 8.9, α=0.5/160 30.7 both).
-  const char* fuse = std::getenv("MOBILENET_DW_FUSION");
-  if (fuse) fuse_dw_env_ = std::string(fuse) == "1" ? 1 : 0;
+  if (auto fuse = env_switch("MOBILENET_DW_FUSION", {"0", "1"})) fuse_dw_env_ = *fuse == "1" ? 1 : 0;
   // On AVX-512, oneDNN 2.6 answers `any` with nhwc (its brgemm kernels), whose depthwise kernel ran
   // the 14×14 layers 1.5–1.7× slower than onnxruntime's at batch 32. nChw16c takes the older direct
   // kernels instead, where the 1×1 + depthwise pairs also fuse: round-robin A/B in one process,
@@ -141,13 +162,10 @@ OnednnBackend::OnednnBackend(std::shared_ptr<Network> net, BackendOptions option
   // where the first conv has under 16 channels (α=0.25: 8 channels padded to 16; b32 1.05–1.08×).
   blocked16_ = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core && !layers.empty() &&
                layers.front().out_channels >= 16;
-  if (const char* lay = std::getenv("MOBILENET_LAYOUT")) {  // A/B switch: auto (default), nhwc, any, nChw16c
-    const std::string v(lay);
-    if (v == "nhwc") layout_env_ = Layout::Nhwc;
-    else if (v == "any") layout_env_ = Layout::Any;
-    else if (v == "nChw16c") layout_env_ = Layout::Blocked16;
-    else if (!v.empty() && v != "auto") throw EnvSwitchError("MOBILENET_LAYOUT must be auto, nhwc, any or nChw16c, not '" + v + "'");
-  }
+  const std::string layout = env_switch("MOBILENET_LAYOUT", {"auto", "nhwc", "any", "nChw16c"}).value_or("auto");
+  if (layout == "nhwc") layout_env_ = Layout::Nhwc;
+  else if (layout == "any") layout_env_ = Layout::Any;
+  else if (layout == "nChw16c") layout_env_ = Layout::Blocked16;
 }
 
 OnednnBackend::Layout OnednnBackend::layout_for(int batch) const {

@@ -15,7 +15,7 @@
 
 namespace mobilenet {
 
-// A bad value in one of the engine's environment switches (MOBILENET_LAYOUT): the caller's setting,
+// A bad value in one of the engine's environment switches (MOBILENET_LAYOUT, …): the caller's setting,
 // not the weights, so the addon reports it as ERR_INVALID_ARGUMENT.
 struct EnvSwitchError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;

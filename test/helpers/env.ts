@@ -1,7 +1,7 @@
 import { load, type LoadOptions, type MobileNet } from '../../lib';
 
 /**
- * Loads a model with the given engine switches (MOBILENET_DW_FUSION, MOBILENET_LAYOUT; undefined:
+ * Loads a model with the given engine switches (MOBILENET_DW_FUSION, MOBILENET_LAYOUT, …; undefined:
  * unset) in the environment while its engine is built, which is when they are read.
  */
 export async function loadWithEnv(env: Record<string, string | undefined>, options: LoadOptions): Promise<MobileNet> {
