@@ -211,6 +211,23 @@ class Model : public Napi::ObjectWrap<Model> {
     }
   }
 
+  // A call refused before it reaches the executor still answers with a promise (rejected).
+  static Napi::Value Rejected(Napi::Env env, const char* code, const std::string& message) {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    deferred.Reject(error_with_code(env, code, message).Value());
+    return deferred.Promise();
+  }
+
+  // The job's `done`, run on the executor thread: hands the call back to this thread to be settled.
+  std::function<void(const std::string&)> Completion(Call* raw) {
+    auto tsfn = tsfn_;
+    return [raw, tsfn, this](const std::string& error) mutable {
+      raw->error = error;
+      // Fails only while the environment shuts down, when nobody is left to settle it.
+      tsfn.NonBlockingCall(raw, [this](Napi::Env env, Napi::Function, Call* c) { Settle(env, c); });
+    };
+  }
+
   // Hands a job to the executor. While anything is pending this object (and so the executor) stays
   // alive and the threadsafe function keeps the event loop running for the result.
   Napi::Promise Submit(Napi::Env env, std::unique_ptr<Call> call, mobilenet::Job job) {
@@ -245,42 +262,24 @@ class Model : public Napi::ObjectWrap<Model> {
   // infer(input: Float32Array, batch: number, output: 'probabilities'|'logits'|'embedding') → Promise<Float32Array>
   Napi::Value Infer(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto call = std::make_unique<Call>(env);
-    Napi::Promise promise = call->deferred.Promise();
-    if (disposed_ || !executor_) {
-      call->deferred.Reject(error_with_code(env, "ERR_DISPOSED", "the model has been disposed").Value());
-      return promise;
-    }
+    if (disposed_ || !executor_) return Rejected(env, "ERR_DISPOSED", "the model has been disposed");
     if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsString() ||
-        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-      call->deferred.Reject(
-          error_with_code(env, "ERR_INVALID_ARGUMENT", "infer(Float32Array, batch, output) got the wrong argument types")
-              .Value());
-      return promise;
-    }
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      return Rejected(env, "ERR_INVALID_ARGUMENT", "infer(Float32Array, batch, output) got the wrong argument types");
     Napi::Float32Array input = info[0].As<Napi::Float32Array>();
     int64_t batch = info[1].As<Napi::Number>().Int64Value();
     std::string kind = info[2].As<Napi::String>().Utf8Value();
     int which = kind == "probabilities" ? 0 : kind == "logits" ? 1 : kind == "embedding" ? 2 : -1;
-    if (which < 0 || batch < 1 || batch > 65536 || input.ElementLength() != size_t(batch) * image_size_) {
-      call->deferred.Reject(error_with_code(env, "ERR_SHAPE",
-                                            "input has " + std::to_string(input.ElementLength()) +
-                                                " floats; expected batch × " + std::to_string(image_size_))
-                                .Value());
-      return promise;
-    }
+    if (which < 0 || batch < 1 || batch > 65536 || input.ElementLength() != size_t(batch) * image_size_)
+      return Rejected(env, "ERR_SHAPE", "input has " + std::to_string(input.ElementLength()) + " floats; expected batch × " +
+                                            std::to_string(image_size_));
     Output output = which == 0 ? Output::Probabilities : which == 1 ? Output::Logits : Output::Embedding;
     Napi::Float32Array result = Napi::Float32Array::New(env, size_t(batch) * width_[which]);
+    auto call = std::make_unique<Call>(env);
     call->input_ref = Napi::Persistent(input);
     call->output_ref = Napi::Persistent(result);
 
-    Call* raw = call.get();
-    auto tsfn = tsfn_;
-    mobilenet::Job job{input.Data(), int(batch), output, result.Data(), [raw, tsfn, this](const std::string& error) mutable {
-                         raw->error = error;
-                         // Fails only while the environment shuts down, when nobody is left to settle it.
-                         tsfn.NonBlockingCall(raw, [this](Napi::Env env, Napi::Function, Call* c) { Settle(env, c); });
-                       }};
+    mobilenet::Job job{input.Data(), int(batch), output, result.Data(), Completion(call.get())};
     return Submit(env, std::move(call), std::move(job));
   }
 
@@ -310,31 +309,16 @@ class Model : public Napi::ObjectWrap<Model> {
   // between inference batches.
   Napi::Value ProfileLayers(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto call = std::make_unique<Call>(env);
-    Napi::Promise promise = call->deferred.Promise();
-    if (disposed_ || !executor_) {
-      call->deferred.Reject(error_with_code(env, "ERR_DISPOSED", "the model has been disposed").Value());
-      return promise;
-    }
-    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
-      call->deferred.Reject(error_with_code(env, "ERR_INVALID_ARGUMENT", "profile(batch, runs) expects two numbers").Value());
-      return promise;
-    }
+    if (disposed_ || !executor_) return Rejected(env, "ERR_DISPOSED", "the model has been disposed");
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
+      return Rejected(env, "ERR_INVALID_ARGUMENT", "profile(batch, runs) expects two numbers");
     const int batch = info[0].As<Napi::Number>().Int32Value(), runs = info[1].As<Napi::Number>().Int32Value();
-    if (batch < 1 || batch > 1024 || runs < 1 || runs > 10000) {
-      call->deferred.Reject(error_with_code(env, "ERR_INVALID_ARGUMENT",
-                                            "profile() needs batch in [1, 1024] and runs in [1, 10000], got " +
-                                                std::to_string(batch) + " and " + std::to_string(runs))
-                                .Value());
-      return promise;
-    }
+    if (batch < 1 || batch > 1024 || runs < 1 || runs > 10000)
+      return Rejected(env, "ERR_INVALID_ARGUMENT", "profile() needs batch in [1, 1024] and runs in [1, 10000], got " +
+                                                       std::to_string(batch) + " and " + std::to_string(runs));
+    auto call = std::make_unique<Call>(env);
     Call* raw = call.get();
-    auto tsfn = tsfn_;
-    mobilenet::Job job{nullptr, 0, Output::Probabilities, nullptr,
-                       [raw, tsfn, this](const std::string& error) mutable {
-                         raw->error = error;
-                         tsfn.NonBlockingCall(raw, [this](Napi::Env env, Napi::Function, Call* c) { Settle(env, c); });
-                       },
+    mobilenet::Job job{nullptr, 0, Output::Probabilities, nullptr, Completion(raw),
                        [raw, batch, runs](mobilenet::Runner& runner) {
                          auto* backend = dynamic_cast<mobilenet::OnednnBackend*>(&runner);
                          if (!backend) throw std::runtime_error("this engine cannot be profiled");
