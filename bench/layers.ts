@@ -58,8 +58,8 @@ async function main(): Promise<void> {
   fs.rmSync(dir, { recursive: true, force: true });
 
   const after = await model.profile({ batch, runs });
-  // The profiler slows session.run (α=0.5/224 batch 1: 2.79 ms profiled, 1.92 ms in `npm run bench`),
-  // so the whole pass is timed on a session without it.
+  // The profiler slows session.run (batch 1, alternating blocks in one process: α=0.5/224 1.17–1.18×,
+  // α=1/224 1.02× the time of a session without it), so the whole pass is timed on a session without it.
   const plain = await ort.InferenceSession.create(exportOnnx(weights), {
     intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential',
   });
