@@ -305,16 +305,20 @@ export class MobileNet {
     if (!(tensor instanceof Float32Array)) {
       throw new MobileNetError(ArrayBuffer.isView(tensor) ? 'ERR_DTYPE' : 'ERR_INVALID_ARGUMENT', `infer() expects a Float32Array tensor, got ${describe(tensor)}`);
     }
-    check(Array.isArray(shape) && shape.length === 4 && shape.every((d) => Number.isInteger(d) && d > 0), 'ERR_SHAPE',
-      `shape must be [n, ${R}, ${R}, 3] with positive integers, got ${JSON.stringify(shape)}`);
+    // Messages are built only on failure. Formatting them on every call (JSON.stringify, join,
+    // describe) ran with caches cold from the pass before: the synchronous part of a batch-1 infer()
+    // took ~100 µs that way and ~85 µs this way (α=1/224, medians, 5 of 6 alternating process pairs).
+    if (!(Array.isArray(shape) && shape.length === 4 && shape.every((d) => Number.isInteger(d) && d > 0)))
+      fail('ERR_SHAPE', `shape must be [n, ${R}, ${R}, 3] with positive integers, got ${JSON.stringify(shape)}`);
     const [n, h, w, c] = shape;
-    check(h === R && w === R && c === 3, 'ERR_SHAPE', `this model takes [n, ${R}, ${R}, 3] (NHWC, RGB), got [${shape.join(', ')}]`);
-    check(n <= 65536, 'ERR_SHAPE', `batch ${n} is too large (at most 65536)`);
-    check(tensor.length === n * this.imageSize, 'ERR_SHAPE', `a tensor of shape [${shape.join(', ')}] has ${n * this.imageSize} values, got ${tensor.length}`);
-    check(options !== null && typeof options === 'object', 'ERR_INVALID_ARGUMENT', `infer() options must be an object, got ${describe(options)}`);
+    if (h !== R || w !== R || c !== 3) fail('ERR_SHAPE', `this model takes [n, ${R}, ${R}, 3] (NHWC, RGB), got [${shape.join(', ')}]`);
+    if (n > 65536) fail('ERR_SHAPE', `batch ${n} is too large (at most 65536)`);
+    if (tensor.length !== n * this.imageSize)
+      fail('ERR_SHAPE', `a tensor of shape [${shape.join(', ')}] has ${n * this.imageSize} values, got ${tensor.length}`);
+    if (options === null || typeof options !== 'object') fail('ERR_INVALID_ARGUMENT', `infer() options must be an object, got ${describe(options)}`);
     const output = options.output ?? 'probabilities';
-    check(output === 'probabilities' || output === 'logits' || output === 'embedding', 'ERR_INVALID_ARGUMENT',
-      `output must be 'probabilities', 'logits' or 'embedding', got ${describe(output)}`);
+    if (output !== 'probabilities' && output !== 'logits' && output !== 'embedding')
+      fail('ERR_INVALID_ARGUMENT', `output must be 'probabilities', 'logits' or 'embedding', got ${describe(output)}`);
     return this.run(engine, tensor, n, output);
   }
 
