@@ -153,7 +153,7 @@ OnednnBackend::OnednnBackend(std::shared_ptr<Network> net, BackendOptions option
   // int8: on by default (MOBILENET_DW_FUSION=0 turns it off). At batch 32 oneDNN fuses 11 of the 12
   // pairs with jit_uni_int8_1x1 on AVX2, and the pass got faster or stayed level (median of 6,
   // α=1/224 194.8 → 180.9 ms, α=0.75/224 117.7 → 111.6, α=0.25/128 10.3 → 8.9, α=0.5/160 30.7 both).
-  if (auto fuse = env_switch("MOBILENET_DW_FUSION", {"0", "1"})) fuse_dw_env_ = *fuse == "1" ? 1 : 0;
+  if (auto fuse = env_switch("MOBILENET_DW_FUSION", {"0", "1"})) fuse_dw_env_ = *fuse == "1";
   // On AVX-512, oneDNN 2.6 answers `any` with nhwc (its brgemm kernels), whose depthwise kernel ran
   // the 14×14 layers 1.5–1.7× slower than onnxruntime's at batch 32. nChw16c takes the older direct
   // kernels instead, where the 1×1 + depthwise pairs also fuse: round-robin A/B in one process,
@@ -286,7 +286,7 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
   const Layout layout = layout_for(batch);
   const bool nhwc = layout == Layout::Nhwc;
   // int8 fuses 1×1 + depthwise pairs by default, fp32 in nChw16c plans; MOBILENET_DW_FUSION=0/1 decides.
-  const bool fuse_dw = fuse_dw_env_ >= 0 ? fuse_dw_env_ == 1 : prec == Precision::INT8 || layout == Layout::Blocked16;
+  const bool fuse_dw = fuse_dw_env_.value_or(prec == Precision::INT8 || layout == Layout::Blocked16);
   size_t fi = 0, ci = 0;
   float src_scale = 1.f / 127.f;  // int8: real value of one input step
   for (li = 0; li < layers.size(); ++li) {

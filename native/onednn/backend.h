@@ -84,7 +84,7 @@ class OnednnBackend : public Runner {
   uint64_t buffers_generation_ = 0;  // bumped whenever a shared buffer moves
   std::list<std::unique_ptr<Plan>> plans_;  // most recently used first
   Plan* last_ = nullptr;                    // the plan of the latest forward()
-  int fuse_dw_env_ = -1;  // MOBILENET_DW_FUSION: -1 unset (int8 and nChw16c plans fuse 1×1 + depthwise pairs), 0 never, 1 always
+  std::optional<bool> fuse_dw_env_;  // MOBILENET_DW_FUSION=0/1; unset: int8 and nChw16c plans fuse 1×1 + depthwise pairs
   // Activation layouts of a plan: nhwc, oneDNN's choice (`any`), or nChw16c forced (AVX-512).
   enum class Layout { Nhwc, Any, Blocked16 };
   Layout layout_for(int batch) const;
