@@ -4,24 +4,20 @@
  * Figure 4) and with width (Table 6).
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { expect } from 'chai';
 import { load } from '../lib';
 import { evaluateAccuracy, readLabelledFolder, type AccuracyResult } from '../lib/accuracy';
 import { MobileNetError } from '../lib/errors';
-import { dataDir } from '../lib/paper/results';
-
-const DATA = dataDir();
-const SAMPLE = path.join(DATA, 'images', 'sample');
-const TFJS = (a: string) => path.join(DATA, 'weights', 'tfjs-layers', `mobilenet_v1_${a}_224`, 'model.json');
-const SLIM = (r: number) => path.join(DATA, 'weights', 'tf-slim-frozen', `mobilenet_v1_0.25_${r}`, 'frozen_graph.pb');
+import { DATA_DIR, requireData, SAMPLE_DIR as SAMPLE, SAMPLE_LABELS, slimGraph as SLIM, tfjsModel as TFJS } from './helpers/data';
 
 describe('accuracy on the sample photos', function () {
   const rows: Array<[string, string, AccuracyResult]> = [];
   const results = new Map<string, AccuracyResult>();
 
   before(function () {
-    if (!fs.existsSync(path.join(SAMPLE, 'labels.tsv')) || !fs.existsSync(TFJS('0.75'))) this.skip();
+    requireData(this, SAMPLE_LABELS, TFJS('0.75'));
   });
 
   after(() => {
@@ -55,7 +51,7 @@ describe('accuracy on the sample photos', function () {
   });
 
   it('the four α=0.25 TF-slim graphs (1001 classes): top-1 falls with resolution', async function () {
-    if (![224, 192, 160, 128].every((r) => fs.existsSync(SLIM(r)))) this.skip();
+    requireData(this, ...[224, 192, 160, 128].map(SLIM));
     const top1: number[] = [];
     for (const r of [224, 192, 160, 128]) top1.push((await evaluate(`TF-slim α=0.25/${r}`, SLIM(r), 'center-crop')).top1);
     // 200 photos give ±3.5 % noise per model, so neighbours may swap; the ends may not.
@@ -64,8 +60,8 @@ describe('accuracy on the sample photos', function () {
   });
 
   it('a folder without labels.tsv, or with a bad one, is ERR_INVALID_ARGUMENT naming what was expected', () => {
-    expect(() => readLabelledFolder(path.join(DATA, 'weights'))).to.throw(MobileNetError, /labels\.tsv/).with.property('code', 'ERR_INVALID_ARGUMENT');
-    const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'acc-'));
+    expect(() => readLabelledFolder(path.join(DATA_DIR, 'weights'))).to.throw(MobileNetError, /labels\.tsv/).with.property('code', 'ERR_INVALID_ARGUMENT');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acc-'));
     fs.writeFileSync(path.join(dir, 'labels.tsv'), 'name\tclass\nx.jpg\t1\n');
     expect(() => readLabelledFolder(dir)).to.throw(/expected header columns "file" and "class_index"/);
     fs.writeFileSync(path.join(dir, 'labels.tsv'), 'file\tclass_index\nmissing.jpg\t1\n');

@@ -9,9 +9,10 @@ import * as tf from '@tensorflow/tfjs';
 import { load, MobileNet } from '../lib';
 import { decodePixels, prepareImage } from '../lib/image';
 import { loadTfjsModelFromDir } from './helpers/reference';
-import { DATA_DIR, SAMPLE_DIR, demoPath } from './helpers/images';
+import { SAMPLE_DIR, demoPath } from './helpers/images';
+import { requireData, SAMPLE_LABELS, tfjsModel } from './helpers/data';
 
-const REAL_075 = path.join(DATA_DIR, 'weights', 'tfjs-layers', 'mobilenet_v1_0.75_224', 'model.json');
+const REAL_075 = tfjsModel('0.75');
 
 describe('classify: demo photos with real weights', () => {
   let bundled: MobileNet;
@@ -32,7 +33,7 @@ describe('classify: demo photos with real weights', () => {
   });
 
   it('sees the rocket launch as a missile/projectile/space shuttle with the α=0.75 model (the α=0.25 one does not)', async function () {
-    if (!fs.existsSync(REAL_075)) this.skip();
+    requireData(this, REAL_075);
     const small = await bundled.classify(demoPath('rocket.jpg'), { topk: 5 });
     console.log(`      α=0.25 rocket: ${small.map((c) => `${c.className} ${c.probability.toFixed(3)}`).join(', ')}`);
     const m = await load({ weights: REAL_075 });
@@ -53,10 +54,7 @@ describe('classify: α=0.75/224 agrees with TF.js on the 200 sample photos (same
   let previousBackend: string;
 
   before(async function () {
-    if (!fs.existsSync(REAL_075) || !fs.existsSync(SAMPLE_DIR)) {
-      console.log(`      MOBILENET_DATA not found at ${DATA_DIR}: skipping`);
-      this.skip();
-    }
+    requireData(this, REAL_075, SAMPLE_LABELS);
     // TF.js's wasm backend keeps this 200-photo comparison to seconds; it is still TF.js computing
     // the network from the same model.json, independently of our engine.
     // (The loader selects the CPU backend, so switch after it; TF.js moves the weights over.)

@@ -4,7 +4,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { load } from '../lib';
-import { DATA_DIR, demoPath, REPO_ROOT } from './helpers/images';
+import { demoPath, REPO_ROOT } from './helpers/images';
+import { BUNDLED_MODEL } from './helpers/data';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'main.js');
 const CAT_LABELS = /tabby|tiger cat|Egyptian|Persian|Siamese|lynx|cougar/i;
@@ -31,7 +32,7 @@ describe('mobilenet classify (CLI)', function () {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mobilenet-cli-'));
     corrupt = path.join(scratch, 'broken.jpg');
     // A JPEG cut off after its first kilobyte: the signature is right, the data is not there.
-    fs.writeFileSync(corrupt, fs.readFileSync(path.join(DATA_DIR, 'images', 'sample', fs.readdirSync(path.join(DATA_DIR, 'images', 'sample')).find((f) => f.endsWith('.jpg'))!)).subarray(0, 1024));
+    fs.writeFileSync(corrupt, fs.readFileSync(demoPath('rocket.jpg')).subarray(0, 1024));
     home = path.join(scratch, 'home');
   });
   after(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -104,7 +105,7 @@ describe('mobilenet classify (CLI)', function () {
   });
 
   it('--weights loads a weight file, and --resolution runs it at another input size', async () => {
-    const weights = path.join(DATA_DIR, 'weights', 'tfjs-layers', 'mobilenet_v1_0.25_224', 'model.json');
+    const weights = BUNDLED_MODEL;
     const run = await cli(['classify', '--json', '--weights', weights, '--resolution', '192', demoPath('chelsea.png')]);
     expect(run.status, run.stderr).to.equal(0);
     const model = await load({ weights, resolution: 192 });

@@ -165,30 +165,21 @@ describe('engine', () => {
     }
   });
 
+  // More lifetimes (a running pass, GC, threads): lifetime.test.ts.
   describe('dispose', () => {
     it('lets calls in flight finish, then rejects later calls with ERR_DISPOSED', async () => {
       const m = await load({ weights: 'random', alpha: 0.25, resolution: 96, seed: 4 });
       const x = randomInput(2, 96, 8);
       const inflight = [m.infer(x, [2, 96, 96, 3]), m.infer(x, [2, 96, 96, 3])];
       m.dispose();
-      const results = await Promise.allSettled(inflight);
-      for (const r of results) {
-        if (r.status === 'rejected') expect((r.reason as MobileNetError).code).to.equal('ERR_DISPOSED');
-        else expect(r.value.length).to.equal(2000);
-      }
+      // dispose() promises that calls already made finish: both must succeed.
+      for (const r of await Promise.all(inflight)) expect(r.length).to.equal(2000);
       expect(m.disposed).to.equal(true);
       await expectCode(m.infer(x, [2, 96, 96, 3]), 'ERR_DISPOSED', /disposed/);
       await expectCode(m.classify(x.subarray(0, 96 * 96 * 3)), 'ERR_DISPOSED');
       m.dispose(); // twice is harmless
     });
 
-    it('frees the engine so that many load/dispose cycles do not pile up threads', async () => {
-      for (let i = 0; i < 30; i++) {
-        const m = await load({ weights: 'random', alpha: 0.25, resolution: 64, seed: i });
-        await m.infer(randomInput(1, 64, i), [1, 64, 64, 3]);
-        m.dispose();
-      }
-    });
   });
 
   describe('summary and cost', () => {

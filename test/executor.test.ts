@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { load, type MobileNet } from '../lib';
+import { skipBecause } from './helpers/skip';
 
 const R = 64;
 const SIZE = R * R * 3;
@@ -117,7 +118,8 @@ describe('executor: merged passes read each caller\'s rows in place', function (
   for (const precision of ['fp32', 'int8'] as const) {
     it(`${precision}: 11 concurrent calls of 1–3 images over passes of maxBatch 8 equal single runs`, async function () {
       const { native } = await import('../lib/native');
-      if (native().info().precisionUnsupported?.[precision]) this.skip();
+      const why = native().info().precisionUnsupported?.[precision];
+      if (why) skipBecause(this, `${precision} is not supported on this CPU: ${why}`);
       const m = await load({ weights: 'random', alpha: 0.5, resolution: R, classes: 30, seed: 4, precision, maxBatch: 8, threads: 2 });
       try {
         const sizes = [1, 3, 2, 1, 1, 3, 2, 1, 2, 1, 3];

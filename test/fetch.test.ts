@@ -8,16 +8,19 @@ import { MobileNetError } from '../lib/errors';
 import { fetchModel, findCachedModel, officialModelName, officialModelUrl, resolveOfficialWeights, verifyCachedModel } from '../lib/fetch';
 import { load } from '../lib';
 import { startModelServer, type ModelServer } from './helpers/http-server';
-import { DATA_DIR, demoPath, REPO_ROOT } from './helpers/images';
+import { demoPath, REPO_ROOT } from './helpers/images';
+import { BUNDLED_DIR } from './helpers/data';
 import { rejection } from './helpers/errors';
 
-const SOURCE = path.join(DATA_DIR, 'weights', 'tfjs-layers', 'mobilenet_v1_0.25_224');
+// The official release's files: the bundled model is that release, plus its LICENSE and SOURCE.md.
+const SOURCE = BUNDLED_DIR;
 const NAME = 'mobilenet_v1_0.25_224';
 const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'main.js');
 const fast = { retries: 3, backoffMs: 10, timeoutMs: 5000 };
 
 const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-const shards = (): string[] => fs.readdirSync(SOURCE).filter((f) => f !== 'model.json');
+const shards = (): string[] => fs.readdirSync(SOURCE).filter((f) => /shard\d+of\d+$/.test(f));
+const releaseFiles = (): string[] => ['model.json', ...shards()];
 /** The biggest shard, so that a fault hits the middle of real data. */
 const bigShard = (): string => shards().reduce((a, b) => (fs.statSync(path.join(SOURCE, a)).size >= fs.statSync(path.join(SOURCE, b)).size ? a : b));
 
@@ -58,7 +61,7 @@ describe('model downloader (lib/fetch.ts) against a local server', function () {
     expectCacheEntries(home, [NAME]);
     expect(findCachedModel(0.25, 224, home)).to.equal(path.join(home, NAME, 'model.json'));
     const marker = JSON.parse(fs.readFileSync(path.join(home, NAME, '.complete'), 'utf8'));
-    const sourceFiles = fs.readdirSync(SOURCE);
+    const sourceFiles = releaseFiles();
     expect(Object.keys(marker.files).sort()).to.deep.equal(sourceFiles.sort());
     for (const f of sourceFiles) expect(marker.files[f].sha256, f).to.equal(sha256(path.join(SOURCE, f)));
     expect(await verifyCachedModel(result.dir)).to.deep.equal([]);
@@ -169,7 +172,7 @@ describe('model downloader (lib/fetch.ts) against a local server', function () {
   it('never reports a directory without a matching marker as cached', async () => {
     const dir = path.join(home, NAME);
     fs.mkdirSync(dir, { recursive: true });
-    for (const f of fs.readdirSync(SOURCE)) fs.copyFileSync(path.join(SOURCE, f), path.join(dir, f));
+    for (const f of releaseFiles()) fs.copyFileSync(path.join(SOURCE, f), path.join(dir, f));
     expect(findCachedModel(0.25, 224, home), 'no marker').to.equal(undefined);
     await fetchModel(0.25, 224, { ...fast, home, baseUrl: server.baseUrl });
     expect(findCachedModel(0.25, 224, home)).to.be.a('string');

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
+import { requireData, SAMPLE_LABELS } from './helpers/data';
 import { MobileNetError } from '../lib/errors';
 import { centralCropBox, decodePixels, prepareBatch, prepareImage, resizeBilinear } from '../lib/image';
 import {
@@ -164,7 +165,7 @@ describe('image: decoding', function () {
   });
 
   it('decodes every sample photo (3 greyscale, 14 smaller than 224 px)', async function () {
-    if (!fs.existsSync(SAMPLE_DIR)) this.skip();
+    requireData(this, SAMPLE_LABELS);
     const files = fs.readdirSync(SAMPLE_DIR).filter((f) => f.endsWith('.jpg')).sort();
     expect(files.length).to.be.greaterThan(100);
     const batch = await prepareBatch(files.map((f) => path.join(SAMPLE_DIR, f)), { preprocess: 'center-crop' });

@@ -3,28 +3,21 @@
  * TF.js running the model.json vs the engine loading the same file. Trained weights have BN variances
  * near 1e-35 and a real classifier, which random weights do not exercise.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { expect } from 'chai';
 import { load } from '../lib';
 import { argmaxRows, maxAbs, maxAbsDiff, realModelReference } from './helpers/reference';
 
-const DATA = process.env.MOBILENET_DATA ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'data');
+import { requireData, tfjsDir } from './helpers/data';
 const BATCH = 4;
 
 describe('parity: real TF.js MobileNet models, TF.js vs engine', function () {
   this.timeout(600_000);
 
-  before(function () {
-    if (!fs.existsSync(path.join(DATA, 'weights', 'tfjs-layers'))) {
-      console.log(`    skipped: no real models at ${path.join(DATA, 'weights', 'tfjs-layers')} (set MOBILENET_DATA to the shared data folder)`);
-      this.skip();
-    }
-  });
-
+  // α=0.25 is the bundled model; α=0.75 comes from the data folder.
   for (const [name, alpha, width] of [['mobilenet_v1_0.75_224', 0.75, 768], ['mobilenet_v1_0.25_224', 0.25, 256]] as const) {
-    it(`${name}: probabilities, logits and pooled features match on ${BATCH} random inputs`, async () => {
-      const dir = path.join(DATA, 'weights', 'tfjs-layers', name);
+    it(`${name}: probabilities, logits and pooled features match on ${BATCH} random inputs`, async function () {
+      const dir = tfjsDir(alpha === 0.75 ? '0.75' : '0.25');
+      requireData(this, dir);
       const ref = await realModelReference(dir, 7, BATCH);
       expect(ref.resolution).to.equal(224);
       expect(ref.classes).to.equal(1000);

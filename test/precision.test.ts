@@ -26,18 +26,19 @@ import { convLayerNames, makeCalibration, readCalibration, saveCalibration } fro
 import { MobileNetError } from '../lib/errors';
 import { prepareBatch } from '../lib/image';
 import { native } from '../lib/native';
-import { dataDir } from '../lib/paper/results';
 import type { ArchSpec } from '../lib/spec';
 import { quantize } from '../lib/cli/commands/quantize';
 import { loadWithEnv } from './helpers/env';
+import { DEMO_DIR as DEMO } from './helpers/images';
+import { requireData, SAMPLE_DIR as SAMPLE, SAMPLE_LABELS, skipBecause, tfjsModel as TFJS } from './helpers/data';
 
-const DATA = dataDir();
-const SAMPLE = path.join(DATA, 'images', 'sample');
-const DEMO = path.join(DATA, 'images', 'demo');
-const TFJS = (a: string) => path.join(DATA, 'weights', 'tfjs-layers', `mobilenet_v1_${a}_224`, 'model.json');
 
 const info = native().info();
 const supported = (p: string) => (info.precisionUnsupported ?? {})[p] === '';
+/** Skips a test of a precision this CPU cannot run, with oneDNN's reason (bf16 needs AVX-512). */
+function requirePrecision(ctx: Mocha.Context, p: 'int8' | 'bf16'): void {
+  if (!supported(p)) skipBecause(ctx, `${p} is not supported on this CPU (${info.isaName}): ${info.precisionUnsupported?.[p]}`);
+}
 const hasVnni = /vnni|bf16|amx/.test(info.isaName ?? '');
 
 function arch(alpha: number, resolution: number): ArchSpec {
@@ -117,7 +118,7 @@ describe('precision: options and capability detection', function () {
   });
 
   it('int8 without calibration says it uses the ReLU6 range, and notes a missing VNNI', async function () {
-    if (!supported('int8')) this.skip();
+    requirePrecision(this, 'int8');
     const m = await load({ weights: 'random', alpha: 0.25, resolution: 64, precision: 'int8' });
     expect(m.precision).to.equal('int8');
     expect(m.quantization).to.equal('relu6');
@@ -130,7 +131,7 @@ describe('precision: options and capability detection', function () {
   // int8 runs each depthwise layer as a post-op of the 1×1 conv before it where oneDNN has a JIT
   // kernel for the pair (batch 32 on AVX2); the arithmetic is the same, so the logits must be too.
   it('int8: 1×1 + depthwise fusion gives the same logits as separate layers', async function () {
-    if (!supported('int8')) this.skip();
+    requirePrecision(this, 'int8');
     const w = randomWeights(arch(0.75, 128), 5);  // 5 of its 13 pairs fuse with a JIT kernel on AVX2
     const x = inputs(32, 128, 3);
     const run = async (fusion: string | undefined) => {
@@ -145,7 +146,7 @@ describe('precision: options and capability detection', function () {
     const on = await run(undefined);
     const off = await run('0');
     expect(off.fused, 'layers fused with MOBILENET_DW_FUSION=0').to.equal(0);
-    if (on.fused === 0) this.skip();  // no JIT kernel for the pairs on this CPU: nothing to compare
+    if (on.fused === 0) skipBecause(this, `oneDNN has no fused 1×1 + depthwise int8 kernel for these pairs on ${info.isaName}: nothing to compare`);
     console.log(`      ${on.fused} depthwise layers fused at batch 32`);
     expect(relMaxError(off.logits, on.logits)).to.equal(0);
   });
@@ -237,28 +238,34 @@ describe('fp32 activation layouts (MOBILENET_LAYOUT)', function () {
 
 describe('precision: random weights stay close to fp32 (16 α×ρ)', function () {
   this.timeout(300000);
-  const modes = (['int8', 'bf16'] as const).filter(supported);
   const bound = { int8: hasVnni ? { logits: 0.06, cosine: 0.999 } : { logits: 0.12, cosine: 0.998 }, bf16: { logits: 0.02, cosine: 0.9999 } };
-  for (const alpha of [0.25, 0.5, 0.75, 1]) {
-    for (const R of [128, 160, 192, 224]) {
-      it(`α=${alpha} ρ=${R}: ${modes.join(', ')}`, async () => {
-        const w = randomWeights(arch(alpha, R), 7);
-        const x = inputs(8, R, 11);
-        const run = async (m: MobileNet) => ({
-          logits: await m.infer(x, [8, R, R, 3], { output: 'logits' }),
-          embedding: await m.infer(x, [8, R, R, 3], { output: 'embedding' }),
-        });
-        const f = await load({ weights: w, threads: 2 });
-        const ref = await run(f);
-        f.dispose();
-        for (const precision of modes) {
+  type Outputs = { logits: Float32Array; embedding: Float32Array };
+  const fp32 = new Map<string, Outputs>();  // one fp32 reference per configuration, shared by the modes
+  const run = async (m: MobileNet, x: Float32Array, R: number): Promise<Outputs> => ({
+    logits: await m.infer(x, [8, R, R, 3], { output: 'logits' }),
+    embedding: await m.infer(x, [8, R, R, 3], { output: 'embedding' }),
+  });
+  for (const precision of ['int8', 'bf16'] as const) {
+    for (const alpha of [0.25, 0.5, 0.75, 1]) {
+      for (const R of [128, 160, 192, 224]) {
+        it(`${precision} α=${alpha} ρ=${R}`, async function () {
+          requirePrecision(this, precision);
+          const w = randomWeights(arch(alpha, R), 7);
+          const x = inputs(8, R, 11);
+          const key = `${alpha}/${R}`;
+          if (!fp32.has(key)) {
+            const f = await load({ weights: w, threads: 2 });
+            fp32.set(key, await run(f, x, R));
+            f.dispose();
+          }
+          const ref = fp32.get(key)!;
           const m = await load({ weights: w, threads: 2, precision });
-          const got = await run(m);
+          const got = await run(m, x, R);
           m.dispose();
           expect(relMaxError(ref.logits, got.logits), `${precision} max|Δlogit|/max|logit|`).to.be.below(bound[precision].logits);
           expect(minCosine(ref.embedding, got.embedding, 8), `${precision} embedding cosine`).to.be.above(bound[precision].cosine);
-        }
-      });
+        });
+      }
     }
   }
 });
@@ -271,7 +278,7 @@ describe('precision: calibration files', function () {
   const maxima = new Float32Array(convLayerNames(a).length).fill(6);
   const good = path.join(tmp, 'good.json');
   before(function () {
-    if (!supported('int8')) this.skip();
+    requirePrecision(this, 'int8');
     saveCalibration(good, makeCalibration(w, maxima, 0));
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -323,7 +330,6 @@ describe('precision: calibration files', function () {
   });
 
   it('mobilenet quantize measures per-layer maxima on images and the file round-trips', async function () {
-    if (!fs.existsSync(DEMO)) this.skip();
     const out = path.join(tmp, 'demo.json');
     const weightsFile = path.resolve(__dirname, '..', '..', 'weights', 'mobilenet_v1_0.25_224', 'model.json');
     const n = await quantize({ weights: weightsFile, calibrate: DEMO, out, resolution: 96, threads: 2 });
@@ -342,7 +348,7 @@ describe('precision: accuracy on the sample photos', function () {
   this.timeout(600000);
   const table: string[] = [];
   before(function () {
-    if (!fs.existsSync(path.join(SAMPLE, 'labels.tsv'))) this.skip();
+    requireData(this, SAMPLE_LABELS);
   });
   after(() => {
     if (table.length) console.log(['', '      model       precision  top-1    top-5   agree with fp32', ...table].join('\n'));
@@ -353,14 +359,18 @@ describe('precision: accuracy on the sample photos', function () {
   // AVX2 EPYC: α=0.75 86.0 → 84.5 % top-1, 97.0 % agreement; α=0.25 57.5 → 61.0 %, 89.5 % agreement.
   // bf16 (AVX512-BF16, Zen 4): α=0.75 86.0 → 85.5 %, 98.5 % agreement. The issue bounds bf16 at
   // α=0.75 only; at α=0.25 (measured 57.5 → 57.0 %, 96.0 % agreement: the narrow model's top logits
-  // lie closer together) the bound is ours, with one photo's room on each side of the measurement.
+  // lie closer together) the bound is ours: 8 of 200 labels changed, and a binomial count of mean 8
+  // has σ ≈ 2.8, so 3σ more (16 changes) is the bound: 92 % agreement and 2.5 points of top-1.
   const cases = [
     { alpha: '0.75', int8: { top1: 1.5, agree: 0.95 }, bf16: { top1: 0.5, agree: 0.98 } },
-    { alpha: '0.25', int8: { top1: 3, agree: 0.85 }, bf16: { top1: 1, agree: 0.955 } },
-  ];
+    { alpha: '0.25', int8: { top1: 3, agree: 0.85 }, bf16: { top1: 2.5, agree: 0.92 } },
+  ] as const;
+  const fp32 = new Map<string, Array<{ top: number; hit1: boolean; hit5: boolean }>>();
   for (const c of cases) {
-    it(`α=${c.alpha}/224: fp32 vs ${['bf16', 'int8'].filter(supported).join(', ')}`, async function () {
-      if (!fs.existsSync(TFJS(c.alpha))) this.skip();
+    for (const precision of ['bf16', 'int8'] as const) {
+    it(`α=${c.alpha}/224: ${precision} against fp32`, async function () {
+      requireData(this, TFJS(c.alpha));
+      requirePrecision(this, precision);
       const images = readLabelledFolder(SAMPLE);
       const x = await prepareBatch(images.map((i) => i.file), { resolution: 224 });
       const scores = async (precision: 'fp32' | 'bf16' | 'int8') => {
@@ -373,7 +383,8 @@ describe('precision: accuracy on the sample photos', function () {
           return { top: ranked[0], hit1: ranked[0] === im.classIndex, hit5: ranked.includes(im.classIndex) };
         });
       };
-      const ref = await scores('fp32');
+      if (!fp32.has(c.alpha)) fp32.set(c.alpha, await scores('fp32'));
+      const ref = fp32.get(c.alpha)!;
       const pct = (k: number) => (100 * k) / images.length;
       const row = (name: string, r: typeof ref) => {
         const agree = r.filter((s, i) => s.top === ref[i].top).length / images.length;
@@ -381,11 +392,10 @@ describe('precision: accuracy on the sample photos', function () {
         return { top1: pct(r.filter((s) => s.hit1).length), agree };
       };
       const f = row('fp32', ref);
-      for (const precision of (['bf16', 'int8'] as const).filter(supported)) {
-        const r = row(precision, await scores(precision));
-        expect(f.top1 - r.top1, `${precision} top-1 loss (points)`).to.be.at.most(c[precision].top1);
-        expect(r.agree, `${precision} top-1 agreement with fp32`).to.be.at.least(c[precision].agree);
-      }
+      const r = row(precision, await scores(precision));
+      expect(f.top1 - r.top1, `${precision} top-1 loss (points)`).to.be.at.most(c[precision].top1);
+      expect(r.agree, `${precision} top-1 agreement with fp32`).to.be.at.least(c[precision].agree);
     });
+    }
   }
 });

@@ -10,7 +10,8 @@ import { load } from '../lib';
 import { evaluateAccuracy } from '../lib/accuracy';
 import { measureTiming } from '../lib/paper/measure';
 import { buildReportHtml } from '../lib/paper/report';
-import { collectResults, dataDir } from '../lib/paper/results';
+import { collectResults } from '../lib/paper/results';
+import { requireData, requireTool, SAMPLE_LABELS, slimGraph } from './helpers/data';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCRATCH = path.resolve(__dirname, '..', '..', 'scratch');
@@ -18,8 +19,11 @@ const SCRATCH = path.resolve(__dirname, '..', '..', 'scratch');
 describe('report: self-contained HTML with SVG charts', function () {
   let html = '';
   let file = '';
+  let measuredTop1 = NaN;
 
   before(async function () {
+    const slim = slimGraph(128);
+    requireData(this, slim, SAMPLE_LABELS);
     // A small real measurement (two timed configurations, one real model on 16 photos) keeps the
     // test quick while every chart gets measured points.
     const r = await collectResults({ measure: false });
@@ -33,15 +37,13 @@ describe('report: self-contained HTML with SVG charts', function () {
         m.dispose();
       }
     }
-    const slim = path.join(dataDir(), 'weights', 'tf-slim-frozen', 'mobilenet_v1_0.25_128', 'frozen_graph.pb');
-    if (fs.existsSync(slim) && fs.existsSync(path.join(r.sampleDir, 'labels.tsv'))) {
-      const m = await load({ weights: slim });
-      try {
-        const a = await evaluateAccuracy(m, r.sampleDir, { preprocess: 'center-crop', limit: 16 });
-        r.accuracy.push({ modelId: 'slim-0.25-128', label: 'TF-slim α=0.25/128', alpha: 0.25, resolution: 128, preprocess: 'center-crop', top1: a.top1, top5: a.top5, count: a.count });
-      } finally {
-        m.dispose();
-      }
+    const m = await load({ weights: slim });
+    try {
+      const a = await evaluateAccuracy(m, r.sampleDir, { preprocess: 'center-crop', limit: 16 });
+      r.accuracy.push({ modelId: 'slim-0.25-128', label: 'TF-slim α=0.25/128', alpha: 0.25, resolution: 128, preprocess: 'center-crop', top1: a.top1, top5: a.top5, count: a.count });
+      measuredTop1 = 100 * a.top1;
+    } finally {
+      m.dispose();
     }
     html = await buildReportHtml(r);
     fs.mkdirSync(SCRATCH, { recursive: true });
@@ -56,14 +58,14 @@ describe('report: self-contained HTML with SVG charts', function () {
     expect(html).to.include('quoted from the paper');
     // Figure 4 carries the log-scaled axis title and a measured point.
     expect(html).to.include('mult-adds (millions, log scale)');
-    expect(html).to.include('ours: sample photos (measured)');
+    // A drawn point (not the legend, which lists the series anyway) at the measured top-1.
+    const measured = html.match(/aria-roledescription="point"[^>]*aria-label="[^"]*series: ours: sample photos \(measured\)"|aria-label="[^"]*series: ours: sample photos \(measured\)"[^>]*aria-roledescription="point"/g) ?? [];
+    expect(measured.length, 'measured accuracy points drawn').to.be.at.least(1);
+    expect(measured.join('\n')).to.include(`top-1 accuracy (%): ${measuredTop1};`);
   });
 
   it('renders in headless Chromium: the DOM has ≥ 4 SVG charts with drawn marks; screenshot in scratch/report.png', function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      console.log(`      (skipped: ${CHROMIUM} is missing — apt-get install chromium to run the browser check)`);
-      this.skip();
-    }
+    requireTool(this, CHROMIUM, 'apt-get install chromium');
     const args = ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars'];
     const dom = execFileSync(CHROMIUM, [...args, '--dump-dom', `file://${file}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 120_000, maxBuffer: 64 << 20 });
     const svgs = dom.match(/<svg[\s\S]*?<\/svg>/g) ?? [];

@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { load, MobileNet } from '../lib';
 import type { ClassScore } from '../lib';
 import { createServer, type MobileNetServer } from '../lib/server';
-import { DEMO_DIR, SAMPLE_DIR, rng } from './helpers/images';
+import { DEMO_DIR, rng } from './helpers/images';
 
 interface Reply {
   status: number;
@@ -91,25 +91,34 @@ function expectSamePredictions(got: ClassScore[], want: ClassScore[], what: stri
   }
 }
 
-const IMAGE_FILES = [
-  ...['astronaut.png', 'chelsea.png', 'coffee.png', 'rocket.jpg'].map((f) => path.join(DEMO_DIR, f)),
-  ...(fs.existsSync(SAMPLE_DIR)
-    ? fs
-        .readdirSync(SAMPLE_DIR)
-        .filter((f) => f.endsWith('.jpg'))
-        .sort()
-        .slice(0, 6)
-        .map((f) => path.join(SAMPLE_DIR, f))
-    : []),
-];
+/** The 4 demo photos and 6 JPEG crops of them at other sizes and aspect ratios, made here so that
+ *  the suite needs no data folder. */
+interface TestImage {
+  name: string;
+  type: string;
+  data: Buffer;
+}
+async function makeImages(): Promise<TestImage[]> {
+  const demos = ['astronaut.png', 'chelsea.png', 'coffee.png', 'rocket.jpg'].map((f) => path.join(DEMO_DIR, f));
+  const out: TestImage[] = demos.map((f) => ({ name: path.basename(f), type: f.endsWith('.png') ? 'image/png' : 'image/jpeg', data: fs.readFileSync(f) }));
+  const crops: Array<[number, number, number]> = [[0, 300, 200], [1, 180, 320], [2, 400, 400], [3, 500, 333], [0, 97, 151], [2, 640, 480]];
+  for (const [k, w, h] of crops) {
+    const data = await sharp(demos[k]).resize(w, h, { fit: 'cover' }).jpeg({ quality: 85 }).toBuffer();
+    out.push({ name: `crop-${k}-${w}x${h}.jpg`, type: 'image/jpeg', data });
+  }
+  return out;
+}
 
 describe('server: mobilenet serve over HTTP', function () {
   this.timeout(240_000);
   let model: MobileNet;
-  const images: Buffer[] = IMAGE_FILES.map((f) => fs.readFileSync(f));
+  let testImages: TestImage[] = [];
+  let images: Buffer[] = [];
 
   before(async () => {
     model = await load();
+    testImages = await makeImages();
+    images = testImages.map((t) => t.data);
   });
   after(() => model.dispose());
 
@@ -142,7 +151,7 @@ describe('server: mobilenet serve over HTTP', function () {
           const i = n % images.length;
           const v = n % 7 === 0 ? 1 : 0;
           try {
-            const type = IMAGE_FILES[i].endsWith('.png') ? 'image/png' : 'image/jpeg';
+            const type = testImages[i].type;
             const reply = await request(base, agent, 'POST', `/v1/classify${variants[v].query}`, images[i], { 'content-type': type });
             outcomes.push({ i, v, reply });
           } catch (error) {
@@ -158,7 +167,7 @@ describe('server: mobilenet serve over HTTP', function () {
         if ('error' in o) throw new Error(`a request failed at the socket level: ${String(o.error)}`);
         expect(o.reply.status, o.reply.text).to.equal(200);
         expect(o.reply.json.model).to.equal('default');
-        expectSamePredictions(o.reply.json.predictions, expected.get(`${o.i}/${o.v}`)!, `image ${IMAGE_FILES[o.i]} variant ${o.v}`);
+        expectSamePredictions(o.reply.json.predictions, expected.get(`${o.i}/${o.v}`)!, `image ${testImages[o.i].name} variant ${o.v}`);
       }
       const after = model.stats();
       const images_ = (after.images ?? 0) - (before.images ?? 0);
@@ -176,7 +185,7 @@ describe('server: mobilenet serve over HTTP', function () {
     });
 
     it('classifies and embeds several images sent as multipart/form-data', async () => {
-      const files = [0, 1, 3].map((i) => ({ field: `img${i}`, filename: path.basename(IMAGE_FILES[i]), type: 'application/octet-stream', data: images[i] }));
+      const files = [0, 1, 3].map((i) => ({ field: `img${i}`, filename: testImages[i].name, type: 'application/octet-stream', data: images[i] }));
       const { body, type } = multipartBody(files);
       const r = await request(base, undefined, 'POST', '/v1/classify?topk=2', body, { 'content-type': type });
       expect(r.status, r.text).to.equal(200);
@@ -238,16 +247,22 @@ describe('server: mobilenet serve over HTTP', function () {
     });
 
     it('answers 503 ERR_TIMEOUT when a request takes longer than --timeout-ms, and keeps serving', async () => {
-      const server = await createServer({ models: { default: model }, timeoutMs: 1 });
+      // The request waits behind a pass of batch 32 at α=1/224 (hundreds of ms) that is already
+      // running, so it cannot finish within 50 ms however the event loop is scheduled.
+      const slow = await load({ weights: 'random', alpha: 1, resolution: 224, seed: 3 });
+      const server = await createServer({ models: { default: slow }, timeoutMs: 50 });
       try {
         const base = await server.listen({ port: 0, host: '127.0.0.1' });
-        // Decoding a 512×512 PNG alone takes longer than 1 ms.
+        const busy = slow.infer(new Float32Array(32 * 224 * 224 * 3), [32, 224, 224, 3]);
+        while (!(slow.stats().queueDepth === 0 && slow.stats().pending === 1)) await new Promise((r) => setImmediate(r));
         const r = await request(base, undefined, 'POST', '/v1/classify', images[0], { 'content-type': 'image/png' });
         expect(r.status, r.text).to.equal(503);
         expect(r.json.code).to.equal('ERR_TIMEOUT');
+        await busy;
         expect((await request(base, undefined, 'GET', '/healthz')).status).to.equal(200);
       } finally {
         await server.close();
+        slow.dispose();
       }
     });
   });

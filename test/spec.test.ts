@@ -8,7 +8,7 @@ import * as path from 'path';
 import { expect } from 'chai';
 import { ArchSpec, DEFAULT_ARCH, buildLayers, cost } from '../lib/spec';
 
-const DATA = process.env.MOBILENET_DATA ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'data');
+import { requireData, tfjsModel } from './helpers/data';
 
 const arch = (o: Partial<ArchSpec> = {}): ArchSpec => ({ ...DEFAULT_ARCH, ...o });
 
@@ -94,11 +94,8 @@ describe('spec: the paper\'s published figures', () => {
   });
 
   it('paramsWithBN equals the parameter count of the real α=0.75 Keras model.json (2,601,976)', function () {
-    const modelJson = path.join(DATA, 'weights', 'tfjs-layers', 'mobilenet_v1_0.75_224', 'model.json');
-    if (!fs.existsSync(modelJson)) {
-      console.log(`    (skipped: ${modelJson} not found; set MOBILENET_DATA)`);
-      this.skip();
-    }
+    const modelJson = tfjsModel('0.75');
+    requireData(this, modelJson);
     const manifest = JSON.parse(fs.readFileSync(modelJson, 'utf8')).weightsManifest as Array<{ weights: Array<{ shape: number[] }> }>;
     const count = manifest.flatMap((g) => g.weights).reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
     expect(count).to.equal(2601976); // the figure MANIFEST.md documents

@@ -4,10 +4,9 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 
-/** dist/test/helpers → repository root. */
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-export const DATA_DIR = path.resolve(process.env.MOBILENET_DATA ?? path.join(REPO_ROOT, '..', 'shared', 'data'));
-export const SAMPLE_DIR = path.join(DATA_DIR, 'images', 'sample');
+import { REPO_ROOT } from './data';
+
+export { DATA_DIR, REPO_ROOT, SAMPLE_DIR } from './data';
 export const DEMO_DIR = path.join(REPO_ROOT, 'assets', 'demo');
 export const demoPath = (name: 'chelsea.png' | 'coffee.png' | 'rocket.jpg' | 'astronaut.png') => path.join(DEMO_DIR, name);
 

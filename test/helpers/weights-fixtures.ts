@@ -3,10 +3,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-export const DATA_DIR = path.resolve(process.env.MOBILENET_DATA ?? path.join(__dirname, '..', '..', '..', '..', 'shared', 'data'));
-export const TFJS_025 = path.join(DATA_DIR, 'weights', 'tfjs-layers', 'mobilenet_v1_0.25_224');
-export const TFJS_075 = path.join(DATA_DIR, 'weights', 'tfjs-layers', 'mobilenet_v1_0.75_224');
-export const slimGraph = (resolution: number) => path.join(DATA_DIR, 'weights', 'tf-slim-frozen', `mobilenet_v1_0.25_${resolution}`, 'frozen_graph.pb');
+import { tfjsDir } from './data';
+
+export { DATA_DIR, slimGraph } from './data';
+export const TFJS_025 = tfjsDir('0.25');
+export const TFJS_075 = tfjsDir('0.75');
 
 export function tempDir(prefix = 'mobilenet-weights-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
