@@ -7,6 +7,7 @@ import { listInputs, parseCsvRecord, runBatch } from '../lib/batch';
 import { MobileNetError } from '../lib/errors';
 import { load, type MobileNet } from '../lib';
 import { REPO_ROOT, SAMPLE_DIR, rng } from './helpers/images';
+import { requireData, SAMPLE_LABELS } from './helpers/data';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'main.js');
 
@@ -103,7 +104,8 @@ describe('batch jobs (lib/batch.ts, mobilenet batch)', function () {
   let model: MobileNet;
   let clean: Map<string, Rec>;
 
-  before(async () => {
+  before(async function () {
+    requireData(this, SAMPLE_LABELS);
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'mobilenet-batch-'));
     folder = path.join(root, 'photos');
     ({ images, corrupt } = makeFolder(folder));

@@ -5,6 +5,7 @@ import { load } from '../lib';
 import { loadTfjsLayers } from '../lib/weights/tfjs';
 import { expectedTensors } from '../lib/weights/types';
 import { weightedLayers } from '../lib/spec';
+import { requireData } from './helpers/data';
 import { TFJS_025, slimGraph, tempDir, removeDir, writeSafetensors } from './helpers/weights-fixtures';
 
 function input(n: number): Float32Array {
@@ -18,7 +19,8 @@ describe('weights: formats agree through the engine', function () {
   this.timeout(60000);
   const x = input(224 * 224 * 3);
 
-  it('TF.js α=0.25/224 and the TF-slim α=0.25/224 graph give identical logits (slim class k+1)', async () => {
+  it('TF.js α=0.25/224 and the TF-slim α=0.25/224 graph give identical logits (slim class k+1)', async function () {
+    requireData(this, slimGraph(224));
     const k = await load({ weights: path.join(TFJS_025, 'model.json') });
     const s = await load({ weights: slimGraph(224) });
     try {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as path from 'path';
 import { detectFormat, loadWeights } from '../lib/weights';
+import { requireData } from './helpers/data';
 import { TFJS_025, slimGraph, tempDir, removeDir } from './helpers/weights-fixtures';
 import { rejection } from './helpers/errors';
 
@@ -15,7 +16,8 @@ describe('weights: loadWeights format detection', function () {
     expect((await loadWeights(path.join(TFJS_025, 'model.json'))).arch.alpha).to.equal(0.25);
   });
 
-  it('*.pb and a directory with frozen_graph.pb are TF-slim frozen graphs', async () => {
+  it('*.pb and a directory with frozen_graph.pb are TF-slim frozen graphs', async function () {
+    requireData(this, slimGraph(160));
     expect((await loadWeights(slimGraph(160))).format).to.equal('tf-slim-frozen');
     expect(detectFormat(path.dirname(slimGraph(160))).format).to.equal('tf-slim-frozen');
   });

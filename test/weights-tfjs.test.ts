@@ -4,6 +4,7 @@ import * as path from 'path';
 import { loadTfjsLayers } from '../lib/weights/tfjs';
 import { expectedTensors } from '../lib/weights/types';
 import { weightedLayers } from '../lib/spec';
+import { requireData } from './helpers/data';
 import { TFJS_025, TFJS_075, copyModelDir, readJson, removeDir, writeJson } from './helpers/weights-fixtures';
 import { rejection } from './helpers/errors';
 
@@ -11,7 +12,8 @@ describe('weights: TF.js layers loader', function () {
   this.timeout(20000);
 
   for (const [dir, alpha, params] of [[TFJS_025, 0.25, 475544], [TFJS_075, 0.75, 2601976]] as const) {
-    it(`loads the real α=${alpha} model with the architecture its topology describes`, async () => {
+    it(`loads the real α=${alpha} model with the architecture its topology describes`, async function () {
+      requireData(this, dir);
       const w = await loadTfjsLayers(path.join(dir, 'model.json'));
       expect(w.arch).to.deep.equal({ alpha, resolution: 224, classes: 1000, channelRule: 'keras', padding: 'same', bnEpsilon: 0.001, variant: 'mobilenet' });
       expect(w.format).to.equal('tfjs-layers');

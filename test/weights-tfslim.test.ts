@@ -4,11 +4,15 @@ import * as path from 'path';
 import { loadTfSlimFrozen } from '../lib/weights/tfslim';
 import { loadTfjsLayers } from '../lib/weights/tfjs';
 import { graphDefType } from '../lib/weights/proto/graph';
+import { requireData } from './helpers/data';
 import { TFJS_025, slimGraph, tempDir, removeDir } from './helpers/weights-fixtures';
 import { rejection } from './helpers/errors';
 
 describe('weights: TF-slim frozen graph loader', function () {
   this.timeout(20000);
+  before(function () {
+    requireData(this, ...[128, 160, 192, 224].map(slimGraph));
+  });
 
   for (const r of [128, 160, 192, 224]) {
     it(`loads the α=0.25/${r} graph with its resolution, 1001 classes and slim rules`, async () => {

@@ -25,17 +25,20 @@ if (!gc) {
   process.exit(2);
 }
 
-/** RSS in MB after the JS heap is collected and disposed executors have had time to exit. */
-async function settled(): Promise<{ rss: number; heapUsed: number }> {
+/**
+ * RSS, JS heap and memory outside it (external: ArrayBuffers such as results) in MB, after the JS heap
+ * is collected and disposed executors have had time to exit.
+ */
+async function settled(): Promise<Sample> {
   for (let i = 0; i < 3; i++) {
     gc!();
     await new Promise((r) => setTimeout(r, 50));
   }
   const u = process.memoryUsage();
-  return { rss: u.rss / 1048576, heapUsed: u.heapUsed / 1048576 };
+  return { rss: u.rss / 1048576, heapUsed: u.heapUsed / 1048576, external: u.external / 1048576 };
 }
 
-const OPTIONS = { weights: 'random', alpha: 0.25, resolution: 128, seed: 1, threads: 1 } as const;
+const OPTIONS = { weights: 'random', alpha: 0.25, resolution: arg('resolution', 128), seed: 1, threads: 1 } as const;
 
 async function inferences(total: number): Promise<void> {
   const model = await load(OPTIONS);
@@ -52,7 +55,7 @@ async function inferences(total: number): Promise<void> {
     };
     await Promise.all([lane(), lane()]);
   };
-  const warm = Math.min(500, Math.ceil(total / 10));
+  const warm = arg('warm-inferences', Math.min(500, Math.ceil(total / 10)));
   await run(warm);
   const before = await settled();
   const t0 = Date.now();
@@ -78,11 +81,12 @@ async function cycles(total: number): Promise<void> {
   report('load-dispose', total, before, after, Date.now() - t0);
 }
 
-type Sample = { rss: number; heapUsed: number };
+type Sample = { rss: number; heapUsed: number; external: number };
 function report(phase: string, count: number, before: Sample, after: Sample, ms: number): void {
   const mb = (x: number): number => +x.toFixed(1);
   process.stdout.write(
-    JSON.stringify({ phase, count, rssBeforeMB: mb(before.rss), rssAfterMB: mb(after.rss), growthMB: mb(after.rss - before.rss), heapUsedGrowthMB: mb(after.heapUsed - before.heapUsed), ms }) + '\n',
+    JSON.stringify({ phase, count, rssBeforeMB: mb(before.rss), rssAfterMB: mb(after.rss), growthMB: mb(after.rss - before.rss), heapUsedGrowthMB: mb(after.heapUsed - before.heapUsed),
+      externalGrowthMB: mb(after.external - before.external), rssBytesPerCall: Math.round(((after.rss - before.rss) * 1048576) / count), ms }) + '\n',
   );
 }
 
