@@ -1,27 +1,13 @@
 import { expect } from 'chai';
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { load } from '../lib';
-import { demoPath, REPO_ROOT } from './helpers/images';
+import { demoPath } from './helpers/images';
 import { BUNDLED_MODEL } from './helpers/data';
+import { cli } from './helpers/cli';
 
-const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'main.js');
 const CAT_LABELS = /tabby|tiger cat|Egyptian|Persian|Siamese|lynx|cougar/i;
-
-interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 120_000 }, (error, stdout, stderr) =>
-      resolve({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }));
-  });
-}
 
 describe('mobilenet classify (CLI)', function () {
   let scratch: string;
