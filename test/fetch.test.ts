@@ -152,6 +152,46 @@ describe('model downloader (lib/fetch.ts) against a local server', function () {
     expectCacheEntries(home, []);
   });
 
+  it('a stalled shard times out and is retried; one that always stalls ends in ERR_DOWNLOAD', async () => {
+    const shard = bigShard();
+    server.faults.set(shard, { stallAfter: 1000, times: 1 });
+    const retries: string[] = [];
+    const ok = await fetchModel(0.25, 224, { ...fast, timeoutMs: 300, home, baseUrl: server.baseUrl, onRetry: (_url, _attempt, e) => retries.push(e.message) });
+    expect(retries.join('\n')).to.include('no data for 300 ms');
+    expect(await verifyCachedModel(ok.dir)).to.deep.equal([]);
+
+    server.faults.set(shard, { stallAfter: 1000 });
+    const err = await rejection(fetchModel(0.25, 224, { ...fast, timeoutMs: 300, home, force: true, baseUrl: server.baseUrl }));
+    expect(err.code).to.equal('ERR_DOWNLOAD');
+    expect(err.message).to.include(shard).and.include('no data for 300 ms');
+    expect(findCachedModel(0.25, 224, home), 'the earlier good copy stays').to.be.a('string');
+  });
+
+  it('follows a redirect, and stops a redirect loop with ERR_DOWNLOAD', async () => {
+    server.faults.set('model.json', { redirectTo: `/tfjs-models/tfjs/${NAME}/model.json?moved=1`, times: 1 });
+    const ok = await fetchModel(0.25, 224, { ...fast, home, baseUrl: server.baseUrl });
+    expect(ok.cached).to.equal(false);
+
+    server.faults.set('model.json', { redirectTo: 'model.json' });
+    server.hits.clear();
+    const err = await rejection(fetchModel(0.25, 224, { ...fast, home, force: true, baseUrl: server.baseUrl }));
+    expect(err.code).to.equal('ERR_DOWNLOAD');
+    expect(err.message).to.include('too many redirects');
+    expect(server.hits.get(`/tfjs-models/tfjs/${NAME}/model.json`)).to.be.at.most(3 * 6);
+  });
+
+  it('two fetches into one cache at once both end with the one verified model', async () => {
+    const [a, b] = await Promise.all([
+      fetchModel(0.25, 224, { ...fast, home, baseUrl: server.baseUrl }),
+      fetchModel(0.25, 224, { ...fast, home, baseUrl: server.baseUrl }),
+    ]);
+    expect(a.dir).to.equal(b.dir);
+    expectCacheEntries(home, [NAME]);
+    expect(await verifyCachedModel(a.dir)).to.deep.equal([]);
+    const m = await load({ weights: a.modelJson });
+    m.dispose();
+  });
+
   it('reports HTTP errors without retrying 404 and retrying 503', async () => {
     let err = await rejection(fetchModel(0.25, 192, { ...fast, home, baseUrl: server.baseUrl }));
     expect(err.code).to.equal('ERR_DOWNLOAD');

@@ -14,6 +14,10 @@ export interface Fault {
   body?: Buffer;
   /** Answer with this status and no body. */
   status?: number;
+  /** Send this many bytes of the body, then nothing more while keeping the connection open. */
+  stallAfter?: number;
+  /** Answer 302 with this Location (relative to the request URL). */
+  redirectTo?: string;
   /** Apply to the first `times` requests for the file only (default: every request). */
   times?: number;
 }
@@ -48,7 +52,16 @@ export async function startModelServer(models: Record<string, string>): Promise<
       res.writeHead(active.status).end();
       return;
     }
+    if (active?.redirectTo !== undefined) {
+      res.writeHead(302, { location: active.redirectTo }).end();
+      return;
+    }
     const body = active?.body ?? fs.readFileSync(path.join(dir, file));
+    if (active?.stallAfter !== undefined) {
+      res.writeHead(200, { 'content-length': body.length, 'content-type': 'application/octet-stream' });
+      res.write(body.subarray(0, active.stallAfter));
+      return;  // the socket stays open until the client gives up (or close() ends it)
+    }
     if (active?.dropAfter !== undefined) {
       res.writeHead(200, { 'content-length': body.length, 'content-type': 'application/octet-stream' });
       res.write(body.subarray(0, active.dropAfter), () => {
