@@ -4,6 +4,7 @@
  */
 import * as path from 'path';
 import { calibrationMaxima, readCalibration } from './calibration';
+import { checkEngineOptions, type EngineOptions } from './engine-options';
 import { describe, fail, MobileNetError } from './errors';
 import { findCachedModel, modelHome, OFFICIAL_ALPHAS, OFFICIAL_RESOLUTIONS } from './fetch';
 import { prepareBatch, type ImageInput, type Preprocess } from './image';
@@ -50,6 +51,8 @@ export interface LoadOptions {
   calibration?: string;
   /** Record each conv layer's largest output (fp32 only), read by activationMaxima(); used by `mobilenet quantize`. */
   collectActivationStats?: boolean;
+  /** Engine tuning (layouts, fusion, huge pages, OpenMP wait policy); the defaults are the measured best per CPU. */
+  engine?: EngineOptions;
 }
 
 export type Precision = 'fp32' | 'bf16' | 'int8';
@@ -129,7 +132,7 @@ function numberOption(value: unknown, name: string, min: number, max: number): n
   return value as number;
 }
 
-const KNOWN_LOAD_OPTIONS = new Set(['weights', 'alpha', 'resolution', 'classes', 'seed', 'channelRule', 'padding', 'bnEpsilon', 'variant', 'threads', 'maxBatch', 'maxWaitMs', 'preprocess', 'maxPixels', 'precision', 'calibration', 'collectActivationStats']);
+const KNOWN_LOAD_OPTIONS = new Set(['weights', 'alpha', 'resolution', 'classes', 'seed', 'channelRule', 'padding', 'bnEpsilon', 'variant', 'threads', 'maxBatch', 'maxWaitMs', 'preprocess', 'maxPixels', 'precision', 'calibration', 'collectActivationStats', 'engine']);
 
 function checkPreprocess(p: unknown): Preprocess | undefined {
   if (p === undefined) return undefined;
@@ -247,7 +250,8 @@ export class MobileNet {
     const a = this.arch;
     this.precision = opts.precision ?? 'fp32';
     this.quantization = this.precision === 'int8' ? (activationMax ? 'calibration' : 'relu6') : undefined;
-    const addon = native();
+    const engine = opts.engine ?? {};
+    const addon = native(engine.waitPolicy);
     const info = addon.info();
     const support = info.precisionUnsupported;
     if (this.precision !== 'fp32' && !support)
@@ -261,6 +265,7 @@ export class MobileNet {
       {
         threads: opts.threads ?? 0, maxBatch: opts.maxBatch ?? 32, maxWaitUs: Math.round((opts.maxWaitMs ?? 0) * 1000),
         precision: this.precision, activationMax, collectStats: opts.collectActivationStats === true,
+        engine: { layout: engine.layout, fuseDepthwise: engine.fuseDepthwise === 'auto' ? undefined : engine.fuseDepthwise, nhwcMaxBatch: engine.nhwcMaxBatch, hugePages: engine.hugePages },
       },
     );
   }
@@ -280,6 +285,7 @@ export class MobileNet {
     numberOption(options.maxWaitMs, 'maxWaitMs', 0, 1000);
     numberOption(options.maxPixels, 'maxPixels', 1, Number.MAX_SAFE_INTEGER);
     checkPreprocess(options.preprocess);
+    checkEngineOptions(options.engine);
     const p = options.precision;
     check(p === undefined || p === 'fp32' || p === 'bf16' || p === 'int8', 'ERR_INVALID_ARGUMENT', `precision must be 'fp32', 'bf16' or 'int8', got ${describe(p)}`);
     check(options.calibration === undefined || p === 'int8', 'ERR_INVALID_ARGUMENT', `calibration applies to precision 'int8' only, got precision ${describe(p ?? 'fp32')}`);

@@ -61,6 +61,18 @@ ArchConfig parse_config(const Napi::Object& o) {
   return c;
 }
 
+// options.engine → EngineOptions. lib/ has validated the values; this only converts them.
+mobilenet::EngineOptions parse_engine_options(const Napi::Value& v) {
+  mobilenet::EngineOptions e;
+  if (!v.IsObject()) return e;
+  Napi::Object o = v.As<Napi::Object>();
+  if (o.Get("layout").IsString()) e.layout = mobilenet::parse_layout(o.Get("layout").As<Napi::String>().Utf8Value());
+  if (o.Get("fuseDepthwise").IsBoolean()) e.fuse_depthwise = o.Get("fuseDepthwise").As<Napi::Boolean>().Value();
+  if (o.Get("nhwcMaxBatch").IsNumber()) e.nhwc_max_batch = o.Get("nhwcMaxBatch").As<Napi::Number>().Int32Value();
+  if (o.Get("hugePages").IsBoolean()) e.huge_pages = o.Get("hugePages").As<Napi::Boolean>().Value();
+  return e;
+}
+
 class Model;
 
 // Per-environment state, so the addon works in several worker_threads at once and each
@@ -125,6 +137,11 @@ class Model : public Napi::ObjectWrap<Model> {
         stats_ = std::make_shared<mobilenet::ActivationStats>();
         backend_opts.stats = stats_;
       }
+      try {
+        backend_opts.engine = parse_engine_options(o.Get("engine"));
+      } catch (const std::invalid_argument& e) {
+        throw_code(env, "ERR_INVALID_ARGUMENT", e.what());
+      }
       if (o.Get("threads").IsNumber()) opts.threads = o.Get("threads").As<Napi::Number>().Int32Value();
       if (o.Get("maxBatch").IsNumber()) opts.max_batch = o.Get("maxBatch").As<Napi::Number>().Int32Value();
       if (o.Get("maxWaitUs").IsNumber()) opts.max_wait_us = o.Get("maxWaitUs").As<Napi::Number>().Int32Value();
@@ -137,8 +154,6 @@ class Model : public Napi::ObjectWrap<Model> {
       width_[1] = backend->output_width(Output::Logits);
       width_[2] = backend->output_width(Output::Embedding);
       executor_ = std::make_unique<mobilenet::Executor>(std::move(backend), opts);
-    } catch (const mobilenet::EnvSwitchError& e) {
-      throw_code(env, "ERR_INVALID_ARGUMENT", e.what());
     } catch (const std::invalid_argument& e) {
       throw_code(env, "ERR_WEIGHTS", e.what());
     } catch (const dnnl::error& e) {

@@ -32,29 +32,6 @@ void* alloc_buffer(size_t bytes, bool huge) {
   return p;
 }
 
-// The engine's A/B switches (MOBILENET_*), read when a model is built. Unset or empty: nullopt. A
-// value outside `allowed` (or, with no list, not a whole number in [0, max_int]) fails the load
-// instead of quietly meaning the default, so a typo never measures the wrong variant.
-std::optional<std::string> env_switch(const char* name, std::initializer_list<const char*> allowed, long max_int = 0) {
-  const char* raw = std::getenv(name);
-  if (!raw || !*raw) return std::nullopt;
-  const std::string v(raw);
-  std::string expected;
-  if (allowed.size() == 0) {
-    char* end = nullptr;
-    const long n = std::strtol(raw, &end, 10);
-    if (std::isdigit(static_cast<unsigned char>(raw[0])) && *end == '\0' && n <= max_int) return v;
-    expected = "a whole number from 0 to " + std::to_string(max_int);
-  } else {
-    for (const char* a : allowed) {
-      if (v == a) return v;
-      expected += (expected.empty() ? "" : ", ") + std::string(a);
-    }
-    expected = "one of " + expected;
-  }
-  throw EnvSwitchError(std::string(name) + " must be " + expected + ", not '" + v + "'");
-}
-
 // int8: the u8 levels of layer `li`'s output. Without VNNI a 1×1 conv sums pairs of u8·s8 products
 // in saturating 16-bit lanes; with 255 levels that clipped ~1e-3 of the pairs in several layers and
 // was the largest int8 error left at α=0.25 (relative output error 1.3 % → 3.4 % in pw4/pw6/pw12).
@@ -98,8 +75,6 @@ OnednnBackend::OnednnBackend(std::shared_ptr<Network> net, BackendOptions option
     : net_(std::move(net)), options_(std::move(options)), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
   const auto& layers = net_->layers();
   const bool int8 = options_.precision == Precision::INT8;
-  if (auto nh = env_switch("MOBILENET_NHWC_BATCH", {}, 65536)) nhwc_max_batch_ = std::stoi(*nh);  // 0: `any` at every batch size
-  huge_pages_ = env_switch("MOBILENET_HUGE_PAGES", {"0", "1"}).value_or("1") == "1";
   size_t convs = 0;
   for (const auto& f : net_->folded())
     if (layers[f.layer_index].type != LayerType::FullyConnected) ++convs;
@@ -145,15 +120,14 @@ OnednnBackend::OnednnBackend(std::shared_ptr<Network> net, BackendOptions option
   if (int8)  // the s8 copies (and the biases) are all the convs need from here on
     for (size_t fi = 0; fi < qweights_.size(); ++fi)
       if (!qweights_[fi].q.empty()) net_->release_weights(fi);
-  // fp32 on AVX2: opt-in (MOBILENET_DW_FUSION=1); on AVX-512, fp32 nChw16c plans fuse (below). On
+  // fp32 on AVX2: opt-in (engine.fuseDepthwise: true); on AVX-512, fp32 nChw16c plans fuse (below). On
   // AVX2 oneDNN 2.6 fuses only a few fp32 pairs with a real JIT kernel (α=1/224 batch 1:
   // conv_pw_1+conv_dw_2; the rest would be "ref_fused_convolution", two kernels chained, which is
   // never taken), and it measured no faster: α=1/224 forward pass,
   // medians of 5 alternating runs, batch 1 8.9 vs 8.8 ms (off), batch 32 324 vs 294 ms (off).
-  // int8: on by default (MOBILENET_DW_FUSION=0 turns it off). At batch 32 oneDNN fuses 11 of the 12
+  // int8: on by default (engine.fuseDepthwise: false turns it off). At batch 32 oneDNN fuses 11 of the 12
   // pairs with jit_uni_int8_1x1 on AVX2, and the pass got faster or stayed level (median of 6,
   // α=1/224 194.8 → 180.9 ms, α=0.75/224 117.7 → 111.6, α=0.25/128 10.3 → 8.9, α=0.5/160 30.7 both).
-  if (auto fuse = env_switch("MOBILENET_DW_FUSION", {"0", "1"})) fuse_dw_env_ = *fuse == "1";
   // On AVX-512, oneDNN 2.6 answers `any` with nhwc (its brgemm kernels), whose depthwise kernel ran
   // the 14×14 layers 1.5–1.7× slower than onnxruntime's at batch 32. nChw16c takes the older direct
   // kernels instead, where the 1×1 + depthwise pairs also fuse: round-robin A/B in one process,
@@ -162,20 +136,16 @@ OnednnBackend::OnednnBackend(std::shared_ptr<Network> net, BackendOptions option
   // where the first conv has under 16 channels (α=0.25: 8 channels padded to 16; b32 1.05–1.08×).
   blocked16_ = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core && !layers.empty() &&
                layers.front().out_channels >= 16;
-  const std::string layout = env_switch("MOBILENET_LAYOUT", {"auto", "nhwc", "any", "nChw16c"}).value_or("auto");
-  if (layout == "nhwc") layout_env_ = Layout::Nhwc;
-  else if (layout == "any") layout_env_ = Layout::Any;
-  else if (layout == "nChw16c") layout_env_ = Layout::Blocked16;
 }
 
-OnednnBackend::Layout OnednnBackend::layout_for(int batch) const {
-  if (layout_env_) return *layout_env_;
+Layout OnednnBackend::layout_for(int batch) const {
+  if (options_.engine.layout != Layout::Auto) return options_.engine.layout;
   // bf16 stays on `any`: nChw16c took α=1/224 batch 32 to 0.87× the time, but its bf16 1×1 kernel
   // (jit_bf16_1x1, another summation order) cost the sample photos 2 top-1 hits at α=0.75, over the
   // bound (brgconv_1x1 on `any`: 1). int8 nChw16c convs are reference code in oneDNN 2.6.
   if (options_.precision != Precision::FP32) return Layout::Any;
   if (blocked16_) return Layout::Blocked16;
-  return batch <= nhwc_max_batch_ ? Layout::Nhwc : Layout::Any;
+  return batch <= options_.engine.nhwc_max_batch ? Layout::Nhwc : Layout::Any;
 }
 
 float OnednnBackend::activation_max(size_t conv_index) const {
@@ -214,7 +184,7 @@ void OnednnBackend::grow_shared(int which, size_t bytes) {
   if (bytes <= shared_bytes_[which]) return;
   shared_[which].reset();  // before allocating the larger one: never both at once
   shared_bytes_[which] = 0;
-  shared_[which].reset(alloc_buffer(bytes, huge_pages_));
+  shared_[which].reset(alloc_buffer(bytes, options_.engine.huge_pages));
   if (!shared_[which]) throw std::bad_alloc();
   shared_bytes_[which] = bytes;
   ++buffers_generation_;
@@ -282,11 +252,11 @@ OnednnBackend::Plan& OnednnBackend::plan_for(int batch) {
   // AVX2 1×1 kernels ran the 14×14 and 7×7 layers 3–7 % faster in it. Round-robin A/B in one
   // process, α=1/224: batch 1 0.968–0.987 of the blocked pass, batch 2 0.989; from batch 4 the
   // blocked layout wins (depthwise kernels; batch 8 nhwc took 1.07×). int8 picks its own (`any`).
-  // (AVX2; on AVX-512 see blocked16_.) MOBILENET_LAYOUT overrides the choice for every precision.
+  // (AVX2; on AVX-512 see blocked16_.) engine.layout overrides the choice for every precision.
   const Layout layout = layout_for(batch);
   const bool nhwc = layout == Layout::Nhwc;
-  // int8 fuses 1×1 + depthwise pairs by default, fp32 in nChw16c plans; MOBILENET_DW_FUSION=0/1 decides.
-  const bool fuse_dw = fuse_dw_env_.value_or(prec == Precision::INT8 || layout == Layout::Blocked16);
+  // int8 fuses 1×1 + depthwise pairs by default, fp32 in nChw16c plans; engine.fuseDepthwise decides.
+  const bool fuse_dw = options_.engine.fuse_depthwise.value_or(prec == Precision::INT8 || layout == Layout::Blocked16);
   size_t fi = 0, ci = 0;
   float src_scale = 1.f / 127.f;  // int8: real value of one input step
   for (li = 0; li < layers.size(); ++li) {

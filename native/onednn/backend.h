@@ -15,12 +15,6 @@
 
 namespace mobilenet {
 
-// A bad value in one of the engine's environment switches (MOBILENET_LAYOUT, …): the caller's setting,
-// not the weights, so the addon reports it as ERR_INVALID_ARGUMENT.
-struct EnvSwitchError : std::invalid_argument {
-  using std::invalid_argument::invalid_argument;
-};
-
 struct LayerTiming {
   std::string name;
   std::string type;    // layer_type_name: conv, dw, pw, pool, fc, softmax
@@ -79,17 +73,11 @@ class OnednnBackend : public Runner {
   static constexpr int kScratch = 2;
   std::unique_ptr<void, void (*)(void*)> shared_[3] = {{nullptr, std::free}, {nullptr, std::free}, {nullptr, std::free}};
   size_t shared_bytes_[3] = {0, 0, 0};
-  int nhwc_max_batch_ = 2;  // fp32 plans up to this batch size keep activations in nhwc (plan_for)
-  bool huge_pages_ = true;  // arenas of 2 MiB and more on huge pages; MOBILENET_HUGE_PAGES=0: ordinary pages
   uint64_t buffers_generation_ = 0;  // bumped whenever a shared buffer moves
   std::list<std::unique_ptr<Plan>> plans_;  // most recently used first
   Plan* last_ = nullptr;                    // the plan of the latest forward()
-  std::optional<bool> fuse_dw_env_;  // MOBILENET_DW_FUSION=0/1; unset: int8 and nChw16c plans fuse 1×1 + depthwise pairs
-  // Activation layouts of a plan: nhwc, oneDNN's choice (`any`), or nChw16c forced (AVX-512).
-  enum class Layout { Nhwc, Any, Blocked16 };
   Layout layout_for(int batch) const;
   bool blocked16_ = false;   // fp32 plans use nChw16c (an AVX-512 CPU and ≥ 16 channels from the first conv)
-  std::optional<Layout> layout_env_;  // MOBILENET_LAYOUT when set to other than auto
 };
 
 }  // namespace mobilenet

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "engine_options.h"
+
 namespace mobilenet {
 
 enum class Precision { FP32, BF16, INT8 };
@@ -80,6 +82,7 @@ struct BackendOptions {
   // int8: per conv layer (network order), the largest output value to represent; empty = kRelu6Max each.
   std::vector<float> activation_max;
   std::shared_ptr<ActivationStats> stats;  // when set, every forward() records conv output maxima
+  EngineOptions engine;
 };
 
 // Max of a float buffer (used on a conv's dst, whose padding lanes oneDNN keeps at zero).
