@@ -13,7 +13,7 @@
 #include "../engine/network.h"
 #include "../engine/spec.h"
 #include "../onednn/backend.h"
-#include "../onednn/quantize.h"
+#include "../onednn/precision.h"
 
 namespace {
 
@@ -335,9 +335,7 @@ class Model : public Napi::ObjectWrap<Model> {
     Call* raw = call.get();
     mobilenet::Job job{nullptr, 0, Output::Probabilities, nullptr, Completion(raw),
                        [raw, batch, runs](mobilenet::Runner& runner) {
-                         auto* backend = dynamic_cast<mobilenet::OnednnBackend*>(&runner);
-                         if (!backend) throw std::runtime_error("this engine cannot be profiled");
-                         raw->profile = std::make_unique<mobilenet::Profile>(backend->profile(batch, runs));
+                         raw->profile = std::make_unique<mobilenet::Profile>(runner.profile(batch, runs));
                        }};
     return Submit(env, std::move(call), std::move(job));
   }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <stdexcept>
 
 namespace mobilenet {
 
@@ -48,6 +49,8 @@ void Runner::forward_parts(const std::vector<Rows>& parts, int batch, bool softm
   std::fill(staging_.begin() + offsets.back(), staging_.begin() + size_t(batch) * image, 0.f);
   forward(staging_.data(), batch, softmax);
 }
+
+Profile Runner::profile(int, int) { throw std::runtime_error("this engine cannot be profiled"); }
 
 Executor::Executor(std::unique_ptr<Runner> runner, ExecutorOptions options)
     : runner_(std::move(runner)), options_(options) {

@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "profile.h"
+
 namespace mobilenet {
 
 enum class Output { Probabilities, Logits, Embedding };
@@ -35,6 +37,8 @@ class Runner {
   // Like forward(), with the pass's input given as consecutive parts; rows after the parts (up to
   // `batch`) are padding whose results are ignored. Default: copy the parts into one buffer.
   virtual void forward_parts(const std::vector<Rows>& parts, int batch, bool softmax);
+  // Times every step of the batch-`batch` pass alone, `runs` times. Default: not supported (throws).
+  virtual Profile profile(int batch, int runs);
 
  protected:
   std::vector<float> staging_;
