@@ -392,12 +392,11 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
   const size = R * R * 3;
   const inference = async (): Promise<void> => {
     for (let items = await queue.take(batchSize); items.length > 0; items = await queue.take(batchSize)) {
-      // Every forward pass has the same batch size (the last one padded with zeros): the engine
-      // keeps working memory per batch size, so varying sizes would grow RSS by tens of MB each.
-      const batch = new Float32Array(batchSize * size);
+      // The executor pads and splits passes into the few batch sizes it keeps plans for.
+      const batch = new Float32Array(items.length * size);
       items.forEach((it, i) => batch.set(it.tensor, i * size));
       try {
-        const result = await model.infer(batch, [batchSize, R, R, 3], { output: embed ? 'embedding' : 'probabilities' });
+        const result = await model.infer(batch, [items.length, R, R, 3], { output: embed ? 'embedding' : 'probabilities' });
         items.forEach((it, i) => {
           if (embed) writeEmbedding(it.file, result.subarray(i * width, (i + 1) * width));
           else writeTop(it.file, topK(result, i * classes, classes, topk));

@@ -329,10 +329,9 @@ export class MobileNet {
   }
 
   private run(engine: NativeModel, tensor: Float32Array, n: number, output: NativeOutput): Promise<Float32Array> {
-    // Calls made in one synchronous run (a Promise.all over many images, a request burst) reach the
-    // executor together: it is held until the microtask after them, then merges them into batches.
-    // Without this the first call started alone at once and the rest trickled in behind it (64
-    // concurrent α=0.25 calls ran as ~50 passes). A lone call only waits for that microtask.
+    // The native executor owns batching; this only tells it where a synchronous burst of calls (a
+    // Promise.all, a request burst) ends, by holding it until the next microtask, so the burst is
+    // merged instead of its first call starting alone. A lone call waits only for that microtask.
     if (!this.holding) {
       this.holding = true;
       engine.hold();

@@ -294,7 +294,7 @@ class Model : public Napi::ObjectWrap<Model> {
     call->input_ref = Napi::Persistent(input);
     call->output_ref = Napi::Persistent(result);
 
-    mobilenet::Job job{input.Data(), int(batch), output, result.Data(), Completion(call.get())};
+    mobilenet::Job job{mobilenet::Inference{input.Data(), int(batch), output, result.Data()}, Completion(call.get())};
     return Submit(env, std::move(call), std::move(job));
   }
 
@@ -333,10 +333,10 @@ class Model : public Napi::ObjectWrap<Model> {
                                                        std::to_string(batch) + " and " + std::to_string(runs));
     auto call = std::make_unique<Call>(env);
     Call* raw = call.get();
-    mobilenet::Job job{nullptr, 0, Output::Probabilities, nullptr, Completion(raw),
-                       [raw, batch, runs](mobilenet::Runner& runner) {
-                         raw->profile = std::make_unique<mobilenet::Profile>(runner.profile(batch, runs));
-                       }};
+    mobilenet::Task task = [raw, batch, runs](mobilenet::Runner& runner) {
+      raw->profile = std::make_unique<mobilenet::Profile>(runner.profile(batch, runs));
+    };
+    mobilenet::Job job{std::move(task), Completion(raw)};
     return Submit(env, std::move(call), std::move(job));
   }
 

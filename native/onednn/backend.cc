@@ -1,6 +1,5 @@
 #include "backend.h"
 
-#include <cstring>
 #include <omp.h>
 #include <stdexcept>
 
@@ -48,16 +47,19 @@ void OnednnBackend::forward(const float* input, int batch, bool softmax) {
   run_steps(plan, 0, softmax);
 }
 
-void OnednnBackend::forward_parts(const std::vector<Rows>& parts, int batch, bool softmax) {
+bool OnednnBackend::reads_rows(int batch) { return !options_.stats && plan_for(batch).input_reorder; }
+
+void OnednnBackend::forward_rows(const std::vector<Rows>& rows, bool softmax) {
+  int batch = 0;
+  for (const Rows& p : rows) batch += p.count;
   if (batch < 1) throw std::invalid_argument("batch must be >= 1");
-  if (parts.size() == 1 && parts[0].count == batch) return forward(parts[0].data, batch, softmax);
   Plan& plan = plan_for(batch);
-  if (!plan.input_reorder || options_.stats) return Runner::forward_parts(parts, batch, softmax);
+  if (!plan.input_reorder) throw std::logic_error("forward_rows() on a plan that reads the caller's rows in place");
   const int r = net_->config().resolution;
   const memory::desc& full = plan.converted_input.get_desc();
   char* to = static_cast<char*>(plan.converted_input.get_data_handle());
   int row = 0;
-  for (const Rows& p : parts) {
+  for (const Rows& p : rows) {
     const memory::dim k = p.count;
     memory::desc src({k, 3, r, r}, dt::f32, tag::nhwc);
     memory::desc dst = full.submemory_desc({k, full.dims()[1], full.dims()[2], full.dims()[3]}, {0, 0, 0, 0});
@@ -68,8 +70,6 @@ void OnednnBackend::forward_parts(const std::vector<Rows>& parts, int batch, boo
     it->second.execute(stream_, {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, into}});
     row += p.count;
   }
-  // Padding rows: zeros, never left-over bytes that might be denormals or NaN.
-  if (row < batch) std::memset(to + size_t(row) * plan.converted_image_bytes, 0, size_t(batch - row) * plan.converted_image_bytes);
   run_steps(plan, 1, softmax);
 }
 

@@ -40,8 +40,10 @@ class OnednnBackend : public Runner {
   // input: NHWC float [batch, R, R, 3].
   void forward(const float* input, int batch, bool softmax) override;
   const float* result(Output output) const override;
-  // Each part goes through its own input reorder straight into the first conv's layout.
-  void forward_parts(const std::vector<Rows>& parts, int batch, bool softmax) override;
+  // Plans whose first step reorders the input take each Rows through its own reorder, straight
+  // into the first conv's layout: no gathered copy of a merged batch.
+  bool reads_rows(int batch) override;
+  void forward_rows(const std::vector<Rows>& rows, bool softmax) override;
   Profile profile(int batch, int runs) override;
 
  private:

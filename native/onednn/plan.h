@@ -27,12 +27,12 @@ struct Plan {
   uint64_t arena_generation = 0;
   size_t softmax_step = 0;
   // The reorder from the caller's NHWC rows into the first conv's layout, when it is step 0:
-  // forward_parts() replaces it with one reorder per part, writing at that part's rows.
+  // forward_rows() replaces it with one reorder per Rows, writing at their place in the batch.
   bool input_reorder = false;
   dnnl::primitive_attr input_attr;
   dnnl::memory converted_input;      // step 0's destination
   size_t converted_image_bytes = 0;  // one image in that layout (the batch is the outermost dimension)
-  std::unordered_map<int, dnnl::reorder> part_reorders;  // by part row count
+  std::unordered_map<int, dnnl::reorder> part_reorders;  // by Rows count
   struct Tap {
     size_t step, conv_index;
     dnnl::memory dst;
