@@ -19,7 +19,8 @@
         "native/onednn/plan_builder.cc",
         "native/onednn/profiler.cc",
         "native/onednn/backend.cc",
-        "native/addon/addon.cc"
+        "native/addon/addon.cc",
+        "native/addon/convert.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
