@@ -2,7 +2,8 @@
  * Engine tuning, typed: `load({ engine: { … } })`. Every default is the measured best for the CPU
  * (docs/engine-notes.md); the options exist for A/B measurements and for hosts that differ.
  */
-import { describe, fail } from './errors';
+import { LIMITS } from './limits';
+import * as v from './validate';
 
 export type WaitPolicy = 'auto' | 'active' | 'passive';
 
@@ -29,27 +30,16 @@ export interface EngineOptions {
 }
 
 const KEYS = new Set(['layout', 'fuseDepthwise', 'nhwcMaxBatch', 'hugePages', 'waitPolicy']);
-const LAYOUTS = ['auto', 'nhwc', 'any', 'nChw16c'];
-const WAIT_POLICIES = ['auto', 'active', 'passive'];
 
 /** Checks `load()`'s `engine` option; undefined means every default. */
 export function checkEngineOptions(value: unknown): EngineOptions {
   if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    fail('ERR_INVALID_ARGUMENT', `engine must be an object, got ${describe(value)}`);
-  const o = value as Record<string, unknown>;
-  for (const key of Object.keys(o))
-    if (!KEYS.has(key)) fail('ERR_INVALID_ARGUMENT', `unknown engine option '${key}'; known: ${[...KEYS].join(', ')}`);
-  const oneOf = (key: string, allowed: unknown[]) => {
-    if (o[key] !== undefined && !allowed.includes(o[key]))
-      fail('ERR_INVALID_ARGUMENT', `engine.${key} must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${describe(o[key])}`);
-  };
-  oneOf('layout', LAYOUTS);
-  oneOf('fuseDepthwise', ['auto', true, false]);
-  oneOf('hugePages', [true, false]);
-  oneOf('waitPolicy', WAIT_POLICIES);
-  const n = o.nhwcMaxBatch;
-  if (n !== undefined && !(typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 65536))
-    fail('ERR_INVALID_ARGUMENT', `engine.nhwcMaxBatch must be an integer from 0 to 65536, got ${describe(n)}`);
+  const o = v.plainObject(value, 'engine');
+  v.knownKeys(o, 'engine option', KEYS);
+  v.optional(o.layout, (x) => v.oneOf(x, 'engine.layout', ['auto', 'nhwc', 'any', 'nChw16c']));
+  v.optional(o.fuseDepthwise, (x) => v.oneOf(x, 'engine.fuseDepthwise', ['auto', true, false]));
+  v.optional(o.hugePages, (x) => v.bool(x, 'engine.hugePages'));
+  v.optional(o.waitPolicy, (x) => v.oneOf(x, 'engine.waitPolicy', ['auto', 'active', 'passive']));
+  v.optional(o.nhwcMaxBatch, (x) => v.int(x, 'engine.nhwcMaxBatch', 0, LIMITS.batch));
   return o as EngineOptions;
 }

@@ -9,12 +9,15 @@ import { describe, fail, MobileNetError } from './errors';
 import { findCachedModel, modelHome, OFFICIAL_ALPHAS, OFFICIAL_RESOLUTIONS } from './fetch';
 import { prepareBatch, type ImageInput, type Preprocess } from './image';
 import { labelsFor, topK, type ClassScore } from './labels';
+import { LIMITS, NATIVE_LIMITS } from './limits';
 import { native, type NativeModel, type NativeOutput } from './native';
 import { buildLayers, cost, DEFAULT_ARCH, featureWidth, validateArch, weightedLayers, type ArchSpec, type ChannelRule, type Cost, type LayerSpec, type PaddingMode, type Variant } from './spec';
 import { loadWeights, randomWeights } from './weights';
 import { expectedTensors, type ModelWeights } from './weights/types';
+import * as v from './validate';
 
-export type OutputKind = 'probabilities' | 'logits' | 'embedding';
+export const OUTPUT_KINDS = ['probabilities', 'logits', 'embedding'] as const;
+export type OutputKind = (typeof OUTPUT_KINDS)[number];
 
 export interface LoadOptions {
   /** A weight file or directory (TF.js model.json, TF-slim .pb, .safetensors), 'random', or a ModelWeights object. Default: the bundled α=0.25/224 TF.js model. */
@@ -55,7 +58,8 @@ export interface LoadOptions {
   engine?: EngineOptions;
 }
 
-export type Precision = 'fp32' | 'bf16' | 'int8';
+export const PRECISIONS = ['fp32', 'bf16', 'int8'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 
 export interface ProfileOptions {
   /** Images per forward pass (default 1). */
@@ -118,27 +122,7 @@ function check(cond: boolean, code: 'ERR_INVALID_ARGUMENT' | 'ERR_SHAPE' | 'ERR_
   if (!cond) throw new MobileNetError(code, message);
 }
 
-function intOption(value: unknown, name: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  check(typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max, 'ERR_INVALID_ARGUMENT',
-    `${name} must be an integer from ${min} to ${max}, got ${describe(value)}`);
-  return value as number;
-}
-
-function numberOption(value: unknown, name: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  check(typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max, 'ERR_INVALID_ARGUMENT',
-    `${name} must be a number from ${min} to ${max}, got ${describe(value)}`);
-  return value as number;
-}
-
 const KNOWN_LOAD_OPTIONS = new Set(['weights', 'alpha', 'resolution', 'classes', 'seed', 'channelRule', 'padding', 'bnEpsilon', 'variant', 'threads', 'maxBatch', 'maxWaitMs', 'preprocess', 'maxPixels', 'precision', 'calibration', 'collectActivationStats', 'engine']);
-
-function checkPreprocess(p: unknown): Preprocess | undefined {
-  if (p === undefined) return undefined;
-  check(p === 'tfjs' || p === 'center-crop', 'ERR_INVALID_ARGUMENT', `preprocess must be 'tfjs' or 'center-crop', got ${describe(p)}`);
-  return p as Preprocess;
-}
 
 /** Checks a ModelWeights object (from any loader or from the caller) against its architecture. */
 export function checkWeights(w: ModelWeights): void {
@@ -265,6 +249,7 @@ export class MobileNet {
       {
         threads: opts.threads ?? 0, maxBatch: opts.maxBatch ?? 32, maxWaitUs: Math.round((opts.maxWaitMs ?? 0) * 1000),
         precision: this.precision, activationMax, collectStats: opts.collectActivationStats === true,
+        limits: NATIVE_LIMITS,
         engine: { layout: engine.layout, fuseDepthwise: engine.fuseDepthwise === 'auto' ? undefined : engine.fuseDepthwise, nhwcMaxBatch: engine.nhwcMaxBatch, hugePages: engine.hugePages },
       },
     );
@@ -272,22 +257,19 @@ export class MobileNet {
 
   /** Loads weights and builds the native engine. See LoadOptions. */
   static async load(options: LoadOptions = {}): Promise<MobileNet> {
-    check(options !== null && typeof options === 'object' && !Array.isArray(options), 'ERR_INVALID_ARGUMENT', `load() options must be an object, got ${describe(options)}`);
-    for (const key of Object.keys(options))
-      check(KNOWN_LOAD_OPTIONS.has(key), 'ERR_INVALID_ARGUMENT', `unknown load() option '${key}'; known: ${[...KNOWN_LOAD_OPTIONS].join(', ')}`);
-    numberOption(options.alpha, 'alpha', Number.MIN_VALUE, 1);
-    intOption(options.resolution, 'resolution', 32, 4096);
-    intOption(options.classes, 'classes', 1, 100000);
-    intOption(options.seed, 'seed', 0, 2 ** 32 - 1);
-    numberOption(options.bnEpsilon, 'bnEpsilon', 0, 1);
-    intOption(options.threads, 'threads', 1, 1024);
-    intOption(options.maxBatch, 'maxBatch', 1, 1024);
-    numberOption(options.maxWaitMs, 'maxWaitMs', 0, 1000);
-    numberOption(options.maxPixels, 'maxPixels', 1, Number.MAX_SAFE_INTEGER);
-    checkPreprocess(options.preprocess);
+    v.knownKeys(v.plainObject(options, 'load() options'), 'load() option', KNOWN_LOAD_OPTIONS);
+    v.optional(options.alpha, (a) => v.number(a, 'alpha', 0, 1, true));
+    v.optional(options.resolution, (r) => v.int(r, 'resolution', LIMITS.resolution.min, LIMITS.resolution.max));
+    v.optional(options.classes, (c) => v.int(c, 'classes', 1, LIMITS.classes));
+    v.optional(options.seed, (x) => v.int(x, 'seed', 0, 2 ** 32 - 1));
+    v.optional(options.bnEpsilon, (e) => v.number(e, 'bnEpsilon', 0, 1));
+    v.optional(options.threads, (t) => v.int(t, 'threads', 1, LIMITS.threads));
+    v.optional(options.maxBatch, (b) => v.int(b, 'maxBatch', 1, LIMITS.maxBatch));
+    v.optional(options.maxWaitMs, (w) => v.number(w, 'maxWaitMs', 0, LIMITS.maxWaitMs));
+    v.optional(options.maxPixels, (m) => v.number(m, 'maxPixels', 1, Number.MAX_SAFE_INTEGER));
+    v.optional(options.preprocess, (x) => v.preprocess(x));
     checkEngineOptions(options.engine);
-    const p = options.precision;
-    check(p === undefined || p === 'fp32' || p === 'bf16' || p === 'int8', 'ERR_INVALID_ARGUMENT', `precision must be 'fp32', 'bf16' or 'int8', got ${describe(p)}`);
+    const p = v.optional(options.precision, (x) => v.oneOf(x, 'precision', PRECISIONS));
     check(options.calibration === undefined || p === 'int8', 'ERR_INVALID_ARGUMENT', `calibration applies to precision 'int8' only, got precision ${describe(p ?? 'fp32')}`);
     check(!options.collectActivationStats || (p ?? 'fp32') === 'fp32', 'ERR_INVALID_ARGUMENT', `collectActivationStats needs precision 'fp32', got ${describe(p)}`);
     const calibration = options.calibration === undefined ? undefined : readCalibration(options.calibration);
@@ -318,13 +300,11 @@ export class MobileNet {
       fail('ERR_SHAPE', `shape must be [n, ${R}, ${R}, 3] with positive integers, got ${JSON.stringify(shape)}`);
     const [n, h, w, c] = shape;
     if (h !== R || w !== R || c !== 3) fail('ERR_SHAPE', `this model takes [n, ${R}, ${R}, 3] (NHWC, RGB), got [${shape.join(', ')}]`);
-    if (n > 65536) fail('ERR_SHAPE', `batch ${n} is too large (at most 65536)`);
+    if (n > LIMITS.batch) fail('ERR_SHAPE', `batch ${n} is too large (at most ${LIMITS.batch})`);
     if (tensor.length !== n * this.imageSize)
       fail('ERR_SHAPE', `a tensor of shape [${shape.join(', ')}] has ${n * this.imageSize} values, got ${tensor.length}`);
-    if (options === null || typeof options !== 'object') fail('ERR_INVALID_ARGUMENT', `infer() options must be an object, got ${describe(options)}`);
-    const output = options.output ?? 'probabilities';
-    if (output !== 'probabilities' && output !== 'logits' && output !== 'embedding')
-      fail('ERR_INVALID_ARGUMENT', `output must be 'probabilities', 'logits' or 'embedding', got ${describe(output)}`);
+    v.plainObject(options, 'infer() options');
+    const output = v.oneOf(options.output ?? 'probabilities', 'output', OUTPUT_KINDS);
     return this.run(engine, tensor, n, output);
   }
 
@@ -348,10 +328,10 @@ export class MobileNet {
   async classify(input: readonly ImageInput[], options?: ClassifyOptions): Promise<ClassScore[][]>;
   async classify(input: ImageInput | readonly ImageInput[], options: ClassifyOptions = {}): Promise<ClassScore[] | ClassScore[][]> {
     this.engine();
-    check(options !== null && typeof options === 'object', 'ERR_INVALID_ARGUMENT', `classify() options must be an object, got ${describe(options)}`);
-    const topk = intOption(options.topk, 'topk', 1, this.arch.classes) ?? 5;
+    v.plainObject(options, 'classify() options');
+    const topk = v.optional(options.topk, (k) => v.int(k, 'topk', 1, this.arch.classes)) ?? 5;
     const many = Array.isArray(input);
-    const probs = await this.prepareAndRun(many ? (input as ImageInput[]) : [input as ImageInput], checkPreprocess(options.preprocess), 'probabilities');
+    const probs = await this.prepareAndRun(many ? (input as ImageInput[]) : [input as ImageInput], v.optional(options.preprocess, (x) => v.preprocess(x)), 'probabilities');
     const classes = this.arch.classes;
     const rows = Array.from({ length: probs.length / classes }, (_, i) => topK(probs, i * classes, classes, topk));
     return many ? rows : rows[0];
@@ -362,9 +342,9 @@ export class MobileNet {
   async embed(input: readonly ImageInput[], options?: { preprocess?: Preprocess }): Promise<Float32Array[]>;
   async embed(input: ImageInput | readonly ImageInput[], options: { preprocess?: Preprocess } = {}): Promise<Float32Array | Float32Array[]> {
     this.engine();
-    check(options !== null && typeof options === 'object', 'ERR_INVALID_ARGUMENT', `embed() options must be an object, got ${describe(options)}`);
+    v.plainObject(options, 'embed() options');
     const many = Array.isArray(input);
-    const features = await this.prepareAndRun(many ? (input as ImageInput[]) : [input as ImageInput], checkPreprocess(options.preprocess), 'embedding');
+    const features = await this.prepareAndRun(many ? (input as ImageInput[]) : [input as ImageInput], v.optional(options.preprocess, (x) => v.preprocess(x)), 'embedding');
     const width = this.featureWidth;
     const rows = Array.from({ length: features.length / width }, (_, i) => features.slice(i * width, (i + 1) * width));
     return many ? rows : rows[0];
@@ -409,9 +389,9 @@ export class MobileNet {
    */
   async profile(options: ProfileOptions = {}): Promise<ModelProfile> {
     const engine = this.engine();
-    check(options !== null && typeof options === 'object', 'ERR_INVALID_ARGUMENT', `profile() options must be an object, got ${describe(options)}`);
-    const batch = intOption(options.batch, 'batch', 1, 1024) ?? 1;
-    const runs = intOption(options.runs, 'runs', 1, 10000) ?? 10;
+    v.plainObject(options, 'profile() options');
+    const batch = v.optional(options.batch, (b) => v.int(b, 'batch', 1, LIMITS.profileBatch)) ?? 1;
+    const runs = v.optional(options.runs, (r) => v.int(r, 'runs', 1, LIMITS.profileRuns)) ?? 10;
     const p = await settled(engine.profile(batch, runs));
     const totalMs = p.layers.reduce((s, l) => s + l.ms, 0);
     const macs = p.layers.reduce((s, l) => s + l.macs, 0);
