@@ -10,7 +10,7 @@ import { findCachedModel, modelHome, OFFICIAL_ALPHAS, OFFICIAL_RESOLUTIONS } fro
 import { prepareBatch, type ImageInput, type Preprocess } from './image';
 import { labelsFor, topK, type ClassScore } from './labels';
 import { LIMITS, NATIVE_LIMITS } from './limits';
-import { native, type NativeModel, type NativeOutput } from './native';
+import { native, type NativeModel } from './native';
 import { buildLayers, cost, DEFAULT_ARCH, featureWidth, validateArch, weightedLayers, type ArchSpec, type ChannelRule, type Cost, type LayerSpec, type PaddingMode, type Variant } from './spec';
 import { loadWeights, randomWeights } from './weights';
 import { expectedTensors, type ModelWeights } from './weights/types';
@@ -278,7 +278,7 @@ export class MobileNet {
     return new MobileNet(weights, options, calibration && calibrationMaxima(calibration, weights, options.calibration));
   }
 
-  private engine(): NativeModel {
+  private handle(): NativeModel {
     if (!this.nativeModel) throw new MobileNetError('ERR_DISPOSED', 'this model has been disposed; load() a new one');
     return this.nativeModel;
   }
@@ -288,14 +288,12 @@ export class MobileNet {
    * Returns n rows of probabilities (default), logits, or pooled features ('embedding').
    */
   async infer(tensor: Float32Array, shape: readonly number[], options: InferOptions = {}): Promise<Float32Array> {
-    const engine = this.engine();
+    const handle = this.handle();
     const R = this.arch.resolution;
     if (!(tensor instanceof Float32Array)) {
       throw new MobileNetError(ArrayBuffer.isView(tensor) ? 'ERR_DTYPE' : 'ERR_INVALID_ARGUMENT', `infer() expects a Float32Array tensor, got ${describe(tensor)}`);
     }
-    // Messages are built only on failure. Formatting them on every call (JSON.stringify, join,
-    // describe) ran with caches cold from the pass before: the synchronous part of a batch-1 infer()
-    // took ~100 µs that way and ~85 µs this way (α=1/224, medians, 5 of 6 alternating process pairs).
+    // Messages are built only on failure: formatting them costs a batch-1 call (docs/engine-notes.md).
     if (!(Array.isArray(shape) && shape.length === 4 && shape.every((d) => Number.isInteger(d) && d > 0)))
       fail('ERR_SHAPE', `shape must be [n, ${R}, ${R}, 3] with positive integers, got ${JSON.stringify(shape)}`);
     const [n, h, w, c] = shape;
@@ -305,29 +303,29 @@ export class MobileNet {
       fail('ERR_SHAPE', `a tensor of shape [${shape.join(', ')}] has ${n * this.imageSize} values, got ${tensor.length}`);
     v.plainObject(options, 'infer() options');
     const output = v.oneOf(options.output ?? 'probabilities', 'output', OUTPUT_KINDS);
-    return this.run(engine, tensor, n, output);
+    return this.run(handle, tensor, n, output);
   }
 
-  private run(engine: NativeModel, tensor: Float32Array, n: number, output: NativeOutput): Promise<Float32Array> {
+  private run(handle: NativeModel, tensor: Float32Array, n: number, output: OutputKind): Promise<Float32Array> {
     // The native executor owns batching; this only tells it where a synchronous burst of calls (a
     // Promise.all, a request burst) ends, by holding it until the next microtask, so the burst is
     // merged instead of its first call starting alone. A lone call waits only for that microtask.
     if (!this.holding) {
       this.holding = true;
-      engine.hold();
+      handle.hold();
       queueMicrotask(() => {
         this.holding = false;
-        engine.release();
+        handle.release();
       });
     }
-    return settled(engine.infer(tensor, n, output));
+    return settled(handle.infer(tensor, n, output));
   }
 
   /** Classifies one image (→ top-k list) or an array of images (→ one list each), run as one batch. */
   async classify(input: ImageInput, options?: ClassifyOptions): Promise<ClassScore[]>;
   async classify(input: readonly ImageInput[], options?: ClassifyOptions): Promise<ClassScore[][]>;
   async classify(input: ImageInput | readonly ImageInput[], options: ClassifyOptions = {}): Promise<ClassScore[] | ClassScore[][]> {
-    this.engine();
+    this.handle();
     v.plainObject(options, 'classify() options');
     const topk = v.optional(options.topk, (k) => v.int(k, 'topk', 1, this.arch.classes)) ?? 5;
     const many = Array.isArray(input);
@@ -341,7 +339,7 @@ export class MobileNet {
   async embed(input: ImageInput, options?: { preprocess?: Preprocess }): Promise<Float32Array>;
   async embed(input: readonly ImageInput[], options?: { preprocess?: Preprocess }): Promise<Float32Array[]>;
   async embed(input: ImageInput | readonly ImageInput[], options: { preprocess?: Preprocess } = {}): Promise<Float32Array | Float32Array[]> {
-    this.engine();
+    this.handle();
     v.plainObject(options, 'embed() options');
     const many = Array.isArray(input);
     const features = await this.prepareAndRun(many ? (input as ImageInput[]) : [input as ImageInput], v.optional(options.preprocess, (x) => v.preprocess(x)), 'embedding');
@@ -350,10 +348,10 @@ export class MobileNet {
     return many ? rows : rows[0];
   }
 
-  private async prepareAndRun(inputs: ImageInput[], preprocess: Preprocess | undefined, output: NativeOutput): Promise<Float32Array> {
+  private async prepareAndRun(inputs: ImageInput[], preprocess: Preprocess | undefined, output: OutputKind): Promise<Float32Array> {
     check(inputs.length > 0, 'ERR_INVALID_ARGUMENT', 'expected at least one image, got an empty array');
     const tensor = await prepareBatch(inputs, { resolution: this.arch.resolution, preprocess: preprocess ?? this.preprocess, maxPixels: this.maxPixels });
-    return this.run(this.engine(), tensor, inputs.length, output);
+    return this.run(this.handle(), tensor, inputs.length, output);
   }
 
   /** Width of the pooled feature vector that embed() returns. */
@@ -379,7 +377,7 @@ export class MobileNet {
 
   /** Largest output of each conv layer over every image run so far (load with collectActivationStats). */
   activationMaxima(): Float32Array {
-    return this.engine().activationMax();
+    return this.handle().activationMax();
   }
 
   /**
@@ -388,11 +386,11 @@ export class MobileNet {
    * oneDNN implementation that ran ("jit_1x1:avx2", "ref:any", ...).
    */
   async profile(options: ProfileOptions = {}): Promise<ModelProfile> {
-    const engine = this.engine();
+    const handle = this.handle();
     v.plainObject(options, 'profile() options');
     const batch = v.optional(options.batch, (b) => v.int(b, 'batch', 1, LIMITS.profileBatch)) ?? 1;
     const runs = v.optional(options.runs, (r) => v.int(r, 'runs', 1, LIMITS.profileRuns)) ?? 10;
-    const p = await settled(engine.profile(batch, runs));
+    const p = await settled(handle.profile(batch, runs));
     const totalMs = p.layers.reduce((s, l) => s + l.ms, 0);
     const macs = p.layers.reduce((s, l) => s + l.macs, 0);
     return { batch, runs, layers: p.layers, totalMs, forwardMs: p.forwardMs, macs };
@@ -400,7 +398,7 @@ export class MobileNet {
 
   /** Executor counters: forward passes, images, merged calls, queue depth. */
   stats(): ReturnType<NativeModel['stats']> {
-    return this.engine().stats();
+    return this.handle().stats();
   }
 
   get disposed(): boolean {
@@ -424,7 +422,7 @@ export function summarize(layers: LayerSpec[]): SummaryRow[] {
     else if (l.type === 'pool') filter = `Pool ${l.kernel} × ${l.kernel}`;
     else if (l.type === 'fc') filter = `${l.inChannels} × ${l.outChannels}`;
     else filter = 'Classifier';
-    const stride = l.type === 'conv' || l.type === 'dw' || l.type === 'pw' ? ` / s${l.stride}` : l.type === 'pool' ? ' / s1' : ' / s1';
+    const stride = l.type === 'conv' || l.type === 'dw' || l.type === 'pw' ? ` / s${l.stride}` : ' / s1';
     return { name: l.name, type: TYPE_NAMES[l.type] + stride, filter, input: l.inputShape, output: l.outputShape, macs: l.macs, params: l.params };
   });
 }

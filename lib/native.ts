@@ -4,21 +4,11 @@ import * as os from 'os';
 import * as path from 'path';
 import type { WaitPolicy } from './engine-options';
 import { MobileNetError } from './errors';
-
-export type NativeOutput = 'probabilities' | 'logits' | 'embedding';
-
-export interface NativeArch {
-  alpha: number;
-  resolution: number;
-  classes: number;
-  channelRule: string;
-  padding: string;
-  bnEpsilon: number;
-  variant: string;
-}
+import type { OutputKind } from './model';
+import type { ArchSpec } from './spec';
 
 export interface NativeModel {
-  infer(input: Float32Array, batch: number, output: NativeOutput): Promise<Float32Array>;
+  infer(input: Float32Array, batch: number, output: OutputKind): Promise<Float32Array>;
   /** Queued calls wait while the executor is held (counted); release() lets them run, merged. */
   hold(): void;
   release(): void;
@@ -61,8 +51,8 @@ export interface NativeLayer {
 }
 
 export interface NativeAddon {
-  Model: new (arch: NativeArch, tensors: Float32Array[], options: NativeModelOptions) => NativeModel;
-  specLayers(arch: NativeArch): NativeLayer[];
+  Model: new (arch: ArchSpec, tensors: Float32Array[], options: NativeModelOptions) => NativeModel;
+  specLayers(arch: ArchSpec): NativeLayer[];
   info(): {
     onednn: string; cpuRuntime: string; isa: number; isaName?: string;
     /** Per precision: '' where it runs on JIT kernels, else why it is refused. */

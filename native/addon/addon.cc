@@ -19,7 +19,7 @@
 namespace {
 
 using namespace addon;
-using mobilenet::ArchConfig;
+using mobilenet::ArchSpec;
 using mobilenet::Output;
 
 class Model;
@@ -55,7 +55,7 @@ class Model : public Napi::ObjectWrap<Model> {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsArray())
       throw_code(env, "ERR_INVALID_ARGUMENT", "Model(config, tensors[, options]) expects an object and an array");
-    ArchConfig cfg = parse_config(info[0].As<Napi::Object>());
+    ArchSpec cfg = parse_config(info[0].As<Napi::Object>());
     Napi::Array arr = info[1].As<Napi::Array>();
     std::vector<mobilenet::TensorView> views;
     for (uint32_t i = 0; i < arr.Length(); ++i) {

@@ -7,7 +7,7 @@
 
 namespace addon {
 
-using mobilenet::ArchConfig;
+using mobilenet::ArchSpec;
 
 Napi::Error error_with_code(Napi::Env env, const std::string& code, const std::string& message) {
   Napi::Error e = Napi::Error::New(env, message);
@@ -19,7 +19,7 @@ Napi::Error error_with_code(Napi::Env env, const std::string& code, const std::s
   throw error_with_code(env, code, message);
 }
 
-ArchConfig parse_config(const Napi::Object& o) {
+ArchSpec parse_config(const Napi::Object& o) {
   Napi::Env env = o.Env();
   auto num = [&](const char* key) {
     Napi::Value v = o.Get(key);
@@ -31,7 +31,7 @@ ArchConfig parse_config(const Napi::Object& o) {
     if (!v.IsString()) throw_code(env, "ERR_INVALID_ARGUMENT", std::string("config.") + key + " must be a string");
     return v.As<Napi::String>().Utf8Value();
   };
-  ArchConfig c;
+  ArchSpec c;
   c.alpha = num("alpha");
   c.resolution = static_cast<int>(num("resolution"));
   c.classes = static_cast<int>(num("classes"));
@@ -122,7 +122,7 @@ Napi::Value profile_to_js(Napi::Env env, const mobilenet::Profile& p) {
 Napi::Value SpecLayers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw_code(env, "ERR_INVALID_ARGUMENT", "specLayers(config)");
-  std::vector<mobilenet::LayerDesc> layers;
+  std::vector<mobilenet::LayerSpec> layers;
   try {
     layers = mobilenet::build_layers(parse_config(info[0].As<Napi::Object>()));
   } catch (const std::invalid_argument& e) {

@@ -15,7 +15,7 @@ namespace addon {
 Napi::Error error_with_code(Napi::Env env, const std::string& code, const std::string& message);
 [[noreturn]] void throw_code(Napi::Env env, const std::string& code, const std::string& message);
 
-mobilenet::ArchConfig parse_config(const Napi::Object& o);
+mobilenet::ArchSpec parse_config(const Napi::Object& o);
 
 // The limits lib/limits.ts passes in (the one table; these defaults only serve a bare addon).
 struct Limits {

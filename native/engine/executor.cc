@@ -229,8 +229,8 @@ void Executor::run_pass(const std::vector<Job>& jobs, const Pass& pass, int tota
   }
 }
 
-// The rows of a pass copied into staging_, on the engine's threads: one thread copying 32 images
-// (6 MB at 224²) took ~10 % of an α=0.25 batch-32 pass while the others waited.
+// The rows of a pass copied into staging_, on the engine's threads (one thread alone was a visible
+// share of a small model's pass: docs/engine-notes.md).
 const float* Executor::gather(const std::vector<Rows>& rows, size_t image) {
   std::vector<size_t> offsets(rows.size() + 1, 0);
   for (size_t i = 0; i < rows.size(); ++i) offsets[i + 1] = offsets[i] + size_t(rows[i].count) * image;

@@ -63,9 +63,9 @@ void OnednnBackend::forward_rows(const std::vector<Rows>& rows, bool softmax) {
     const memory::dim k = p.count;
     memory::desc src({k, 3, r, r}, dt::f32, tag::nhwc);
     memory::desc dst = full.submemory_desc({k, full.dims()[1], full.dims()[2], full.dims()[3]}, {0, 0, 0, 0});
-    auto it = plan.part_reorders.find(p.count);
-    if (it == plan.part_reorders.end())
-      it = plan.part_reorders.emplace(p.count, dnnl::reorder(dnnl::reorder::primitive_desc(cpu_, src, cpu_, dst, plan.input_attr))).first;
+    auto it = plan.rows_reorders.find(p.count);
+    if (it == plan.rows_reorders.end())
+      it = plan.rows_reorders.emplace(p.count, dnnl::reorder(dnnl::reorder::primitive_desc(cpu_, src, cpu_, dst, plan.input_attr))).first;
     memory from(src, cpu_, const_cast<float*>(p.data)), into(dst, cpu_, to + size_t(row) * plan.converted_image_bytes);
     it->second.execute(stream_, {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, into}});
     row += p.count;

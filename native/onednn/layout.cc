@@ -4,7 +4,7 @@
 
 namespace mobilenet {
 
-LayoutPolicy::LayoutPolicy(const EngineOptions& options, Precision precision, const std::vector<LayerDesc>& layers)
+LayoutPolicy::LayoutPolicy(const EngineOptions& options, Precision precision, const std::vector<LayerSpec>& layers)
     : options_(options), precision_(precision) {
   // On AVX-512 oneDNN answers `any` with nhwc (brgemm); nChw16c takes its faster direct kernels,
   // except where the first conv has under 16 channels and is padded to 16.

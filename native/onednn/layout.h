@@ -11,7 +11,7 @@ namespace mobilenet {
 
 class LayoutPolicy {
  public:
-  LayoutPolicy(const EngineOptions& options, Precision precision, const std::vector<LayerDesc>& layers);
+  LayoutPolicy(const EngineOptions& options, Precision precision, const std::vector<LayerSpec>& layers);
   // Never Layout::Auto.
   Layout layout_for(int batch) const;
   bool fuses_depthwise(Layout layout) const;

@@ -32,7 +32,7 @@ struct Plan {
   dnnl::primitive_attr input_attr;
   dnnl::memory converted_input;      // step 0's destination
   size_t converted_image_bytes = 0;  // one image in that layout (the batch is the outermost dimension)
-  std::unordered_map<int, dnnl::reorder> part_reorders;  // by Rows count
+  std::unordered_map<int, dnnl::reorder> rows_reorders;  // by Rows::count
   struct Tap {
     size_t step, conv_index;
     dnnl::memory dst;

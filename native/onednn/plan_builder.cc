@@ -26,7 +26,7 @@ dnnl::primitive_attr make_attr(bool clip, float hi = 6.f, const std::vector<floa
   return attr;
 }
 
-// True when `d`'s images are whole blocks one after another (batch outermost), so that a part of
+// True when `d`'s images are whole blocks one after another (batch outermost), so that Rows of
 // the batch can be written at its own rows.
 bool batch_outermost(const memory::desc& d) {
   const auto& blk = d.data.format_desc.blocking;
@@ -55,7 +55,7 @@ std::unique_ptr<Plan> PlanBuilder::build() {
   ctx_.arena.grow(Arena::kActivationsA, arena_bytes_);
   ctx_.arena.grow(Arena::kActivationsB, arena_bytes_);
   for (li_ = 0; li_ < layers.size(); ++li_) {
-    const LayerDesc& l = layers[li_];
+    const LayerSpec& l = layers[li_];
     try {
       switch (l.type) {
         case LayerType::Conv:
@@ -75,7 +75,7 @@ std::unique_ptr<Plan> PlanBuilder::build() {
 
 // BN folded, ReLU6 fused. int8: dst_q = clip(oscale·(Σ src_q·w_q + bias_acc)), the clip at the
 // quantised ReLU6 bound.
-void PlanBuilder::conv(const LayerDesc& l) {
+void PlanBuilder::conv(const LayerSpec& l) {
   const auto& layers = ctx_.net.layers();
   const Precision prec = ctx_.precision;
   const bool last = li_ + 1 < layers.size() && layers[li_ + 1].type == LayerType::Pool;
@@ -138,7 +138,7 @@ void PlanBuilder::conv(const LayerDesc& l) {
 // primitives, the 1×1 conv's requantised u8 rows feeding the depthwise kernel directly.
 bool PlanBuilder::try_fuse_depthwise(const dnnl::convolution_forward::desc& d, float clip_hi,
                                  const std::vector<float>& oscales, dnnl::convolution_forward::primitive_desc& pd) {
-  const LayerDesc& n = ctx_.net.layers()[li_ + 1];
+  const LayerSpec& n = ctx_.net.layers()[li_ + 1];
   const bool q = ctx_.precision == Precision::INT8;
   const ConvScales& pw = ctx_.scales[ci_];
   const ConvScales& dw = ctx_.scales[ci_ + 1];
@@ -183,7 +183,7 @@ void PlanBuilder::reorder_input(const memory::desc& wanted) {
   cur_ = converted;
 }
 
-void PlanBuilder::pool(const LayerDesc& l) {
+void PlanBuilder::pool(const LayerSpec& l) {
   const memory::desc dst_any({n_, l.in_channels, 1, 1}, dt::f32, tag::any);
   dnnl::pooling_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_avg_exclude_padding,
                                 cur_.get_desc(), dst_any, {1, 1}, {l.in_size, l.in_size}, {0, 0}, {0, 0});
@@ -198,7 +198,7 @@ void PlanBuilder::pool(const LayerDesc& l) {
   add(dnnl::reorder(cur_, pooled_as_nc), {{DNNL_ARG_FROM, cur_}, {DNNL_ARG_TO, pooled_as_nc}}, memory::desc());
 }
 
-void PlanBuilder::classifier(const LayerDesc& l) {
+void PlanBuilder::classifier(const LayerSpec& l) {
   const memory::desc w_any({l.out_channels, l.in_channels, 1, 1}, dt::f32, tag::any);
   const memory::desc b_desc({l.out_channels}, dt::f32, tag::x);
   const memory::desc dst_desc({n_, l.out_channels}, dt::f32, tag::nc);

@@ -35,13 +35,13 @@ class PlanBuilder {
 
  private:
   using memory = dnnl::memory;
-  void conv(const LayerDesc& l);
+  void conv(const LayerSpec& l);
   // Tries to run the depthwise layer after the current 1×1 conv as its post-op; true when `pd` now does both.
   bool try_fuse_depthwise(const dnnl::convolution_forward::desc& d, float clip_hi,
                       const std::vector<float>& oscales, dnnl::convolution_forward::primitive_desc& pd);
   void reorder_input(const memory::desc& wanted);  // into the conv's src layout, when it differs
-  void pool(const LayerDesc& l);
-  void classifier(const LayerDesc& l);
+  void pool(const LayerSpec& l);
+  void classifier(const LayerSpec& l);
   void softmax();
   void finish();
   memory in_arena(const memory::desc& d);

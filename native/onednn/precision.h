@@ -14,7 +14,7 @@ const char* precision_name(Precision p);
 std::string effective_isa_name();
 // Empty when `p` runs on JIT kernels on this CPU; otherwise why not (names the missing instructions).
 // oneDNN 2.6 runs bf16 convolutions only with AVX-512 (native on avx512_core_bf16, emulated on
-// avx512_core); on an AVX2 CPU it has no bf16 convolution at all (measured: primitive creation fails).
+// avx512_core); on an AVX2 CPU it has no bf16 convolution at all (creating one fails).
 // int8 has JIT kernels down to AVX2 (vpmaddubsw); VNNI makes them faster and exact (no s16 saturation).
 std::string precision_unsupported_reason(Precision p);
 // True where oneDNN's int8 convolutions sum u8·s8 products pairwise in saturating 16-bit lanes

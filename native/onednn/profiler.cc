@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 // One row per layer of the spec; a depthwise layer run as its 1×1 conv's post-op is named so.
-std::vector<LayerTiming> layer_rows(const Plan& plan, const std::vector<LayerDesc>& layers) {
+std::vector<LayerTiming> layer_rows(const Plan& plan, const std::vector<LayerSpec>& layers) {
   std::vector<LayerTiming> rows(layers.size());
   for (size_t li = 0; li < layers.size(); ++li) {
     rows[li].name = layers[li].name;
@@ -39,7 +39,7 @@ std::vector<LayerTiming> layer_rows(const Plan& plan, const std::vector<LayerDes
 }
 }  // namespace
 
-Profile profile_plan(Plan& plan, const std::vector<LayerDesc>& layers, dnnl::stream& stream, int runs,
+Profile profile_plan(Plan& plan, const std::vector<LayerSpec>& layers, dnnl::stream& stream, int runs,
                      const std::function<void()>& forward) {
   forward();  // warm: weights reordered, pages touched, JIT code built
   Profile out;

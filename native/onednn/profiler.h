@@ -12,7 +12,7 @@
 namespace mobilenet {
 
 // `forward` runs one whole pass of `plan`; it is called once to warm up, then `runs` times.
-Profile profile_plan(Plan& plan, const std::vector<LayerDesc>& layers, dnnl::stream& stream, int runs,
+Profile profile_plan(Plan& plan, const std::vector<LayerSpec>& layers, dnnl::stream& stream, int runs,
                      const std::function<void()>& forward);
 
 }  // namespace mobilenet

@@ -18,14 +18,12 @@ QuantizedWeights quantize_per_output_channel(const float* w, size_t size, int ou
 
 // Bias correction (Nagel et al. 2019, "Data-Free Quantization", §4.2): rounding a channel's weights
 // shifts its output by Σ (w_q·scale − w)·E[x] on average, because ReLU6 inputs are all ≥ 0 and do
-// not average out. Measured on α=0.75: this shift is most of each 1×1 layer's int8 error (relative
-// output error 1–3 % → 0.4–0.8 %), so the expected shift is subtracted from the float bias.
+// not average out, so the expected shift is subtracted from the float bias (docs/engine-notes.md).
 // `in_mean` is E[x] per input channel; `depthwise`: each output channel reads only its own input.
 void correct_bias(std::vector<float>& bias, const float* w, const QuantizedWeights& q, int out_channels,
                   const std::vector<float>& in_mean, bool depthwise);
 // E[clip(z, 0, hi)] per channel for z ~ N(beta, gamma²): the mean of a ReLU6 output whose BN layer
-// normalises to N(β, γ²). Lets bias correction work without calibration images (DFQ's data-free
-// estimate; within ~10 % of the measured channel means on the sample photos).
+// normalises to N(β, γ²). Lets bias correction work without calibration images (DFQ's data-free estimate).
 std::vector<float> expected_clipped_normal(const std::vector<float>& beta, const std::vector<float>& gamma, float hi);
 // Channel means of the network input under 'tfjs' preprocessing (x/127.5 − 1): the ImageNet RGB means.
 constexpr float kImageMean[3] = {0.485f * 2 - 1, 0.456f * 2 - 1, 0.406f * 2 - 1};

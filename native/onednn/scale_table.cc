@@ -13,13 +13,13 @@ bool is_conv(LayerType t) { return t == LayerType::Conv || t == LayerType::Depth
 
 // u8 levels of layer `li`'s output. Without VNNI a 1×1 conv sums pairs of u8·s8 products in
 // saturating 16-bit lanes, so an output that feeds one uses 127 levels (127·127·2 fits; 255 does not).
-float u8_levels(const std::vector<LayerDesc>& layers, size_t li) {
+float u8_levels(const std::vector<LayerSpec>& layers, size_t li) {
   const bool feeds_pointwise = li + 1 < layers.size() && layers[li + 1].type == LayerType::Pointwise;
   return feeds_pointwise && int8_pairs_saturate() ? 127.f : 255.f;
 }
 }  // namespace
 
-ScaleTable::ScaleTable(const std::vector<LayerDesc>& layers, Precision precision, const std::vector<float>& activation_max) {
+ScaleTable::ScaleTable(const std::vector<LayerSpec>& layers, Precision precision, const std::vector<float>& activation_max) {
   size_t convs = 0;
   for (const auto& l : layers) convs += is_conv(l.type);
   if (precision == Precision::INT8 && !activation_max.empty() && activation_max.size() != convs)

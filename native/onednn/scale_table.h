@@ -20,7 +20,7 @@ class ScaleTable {
  public:
   // `activation_max`: per conv layer (network order) the largest output to represent; empty: 6 each.
   // fp32/bf16 get the identity entries. Throws std::invalid_argument on a wrong count.
-  ScaleTable(const std::vector<LayerDesc>& layers, Precision precision, const std::vector<float>& activation_max);
+  ScaleTable(const std::vector<LayerSpec>& layers, Precision precision, const std::vector<float>& activation_max);
   const ConvScales& operator[](size_t conv_index) const { return convs_.at(conv_index); }
   size_t size() const { return convs_.size(); }
 

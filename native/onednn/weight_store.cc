@@ -29,7 +29,7 @@ WeightStore::WeightStore(std::shared_ptr<Network> net, Precision precision, cons
 
 // `scales`: the conv's entry (nullptr for the classifier, which stays f32).
 void WeightStore::wrap_layer(const FoldedLayer& f, Precision precision, const ConvScales* scales, std::vector<float>& in_mean) {
-  const LayerDesc& l = net_->layers()[f.layer_index];
+  const LayerSpec& l = net_->layers()[f.layer_index];
   const bool q8 = precision == Precision::INT8 && scales;
   const dt wdt = q8 ? dt::s8 : dt::f32;
   memory::desc wd;
