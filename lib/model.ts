@@ -11,7 +11,9 @@ import { prepareBatch, type ImageInput, type Preprocess } from './image';
 import { labelsFor, topK, type ClassScore } from './labels';
 import { LIMITS, NATIVE_LIMITS } from './limits';
 import { native, type NativeModel } from './native';
-import { buildLayers, cost, DEFAULT_ARCH, featureWidth, validateArch, weightedLayers, type ArchSpec, type ChannelRule, type Cost, type LayerSpec, type PaddingMode, type Variant } from './spec';
+import { buildLayers, cost, DEFAULT_ARCH, featureWidth, summarize, validateArch, weightedLayers, type ArchSpec, type ChannelRule, type Cost, type PaddingMode, type SummaryRow, type Variant } from './spec';
+
+export { summarize, type SummaryRow } from './spec';
 import { loadWeights, randomWeights } from './weights';
 import { expectedTensors, type ModelWeights } from './weights/types';
 import * as v from './validate';
@@ -104,23 +106,8 @@ export interface ClassifyOptions {
   preprocess?: Preprocess;
 }
 
-export interface SummaryRow {
-  name: string;
-  /** Table 1 "Type / Stride", e.g. "Conv dw / s2". */
-  type: string;
-  /** Table 1 "Filter Shape", e.g. "3 × 3 × 32 dw". */
-  filter: string;
-  input: [number, number, number];
-  output: [number, number, number];
-  macs: number;
-  params: number;
-}
 
 export const BUNDLED_WEIGHTS = path.resolve(__dirname, '..', '..', 'weights', 'mobilenet_v1_0.25_224', 'model.json');
-
-function check(cond: boolean, code: 'ERR_INVALID_ARGUMENT' | 'ERR_SHAPE' | 'ERR_DTYPE', message: string): void {
-  if (!cond) throw new MobileNetError(code, message);
-}
 
 const KNOWN_LOAD_OPTIONS = new Set(['weights', 'alpha', 'resolution', 'classes', 'seed', 'channelRule', 'padding', 'bnEpsilon', 'variant', 'threads', 'maxBatch', 'maxWaitMs', 'preprocess', 'maxPixels', 'precision', 'calibration', 'collectActivationStats', 'engine']);
 
@@ -270,8 +257,8 @@ export class MobileNet {
     v.optional(options.preprocess, (x) => v.preprocess(x));
     checkEngineOptions(options.engine);
     const p = v.optional(options.precision, (x) => v.oneOf(x, 'precision', PRECISIONS));
-    check(options.calibration === undefined || p === 'int8', 'ERR_INVALID_ARGUMENT', `calibration applies to precision 'int8' only, got precision ${describe(p ?? 'fp32')}`);
-    check(!options.collectActivationStats || (p ?? 'fp32') === 'fp32', 'ERR_INVALID_ARGUMENT', `collectActivationStats needs precision 'fp32', got ${describe(p)}`);
+    if (options.calibration !== undefined && p !== 'int8') v.invalid("precision 'int8' with calibration", 'precision', p ?? 'fp32');
+    if (options.collectActivationStats && (p ?? 'fp32') !== 'fp32') v.invalid("precision 'fp32' with collectActivationStats", 'precision', p);
     const calibration = options.calibration === undefined ? undefined : readCalibration(options.calibration);
     const weights = await resolveWeights(options);
     checkWeights(weights);
@@ -349,7 +336,7 @@ export class MobileNet {
   }
 
   private async prepareAndRun(inputs: ImageInput[], preprocess: Preprocess | undefined, output: OutputKind): Promise<Float32Array> {
-    check(inputs.length > 0, 'ERR_INVALID_ARGUMENT', 'expected at least one image, got an empty array');
+    if (inputs.length === 0) v.invalid('at least one image', 'images', inputs);
     const tensor = await prepareBatch(inputs, { resolution: this.arch.resolution, preprocess: preprocess ?? this.preprocess, maxPixels: this.maxPixels });
     return this.run(this.handle(), tensor, inputs.length, output);
   }
@@ -410,19 +397,4 @@ export class MobileNet {
     this.nativeModel?.dispose();
     this.nativeModel = undefined;
   }
-}
-
-const TYPE_NAMES: Record<string, string> = { conv: 'Conv', dw: 'Conv dw', pw: 'Conv', pool: 'Avg Pool', fc: 'FC', softmax: 'Softmax' };
-
-export function summarize(layers: LayerSpec[]): SummaryRow[] {
-  return layers.map((l) => {
-    let filter: string;
-    if (l.type === 'dw') filter = `${l.kernel} × ${l.kernel} × ${l.inChannels} dw`;
-    else if (l.type === 'conv' || l.type === 'pw') filter = `${l.kernel} × ${l.kernel} × ${l.inChannels} × ${l.outChannels}`;
-    else if (l.type === 'pool') filter = `Pool ${l.kernel} × ${l.kernel}`;
-    else if (l.type === 'fc') filter = `${l.inChannels} × ${l.outChannels}`;
-    else filter = 'Classifier';
-    const stride = l.type === 'conv' || l.type === 'dw' || l.type === 'pw' ? ` / s${l.stride}` : ' / s1';
-    return { name: l.name, type: TYPE_NAMES[l.type] + stride, filter, input: l.inputShape, output: l.outputShape, macs: l.macs, params: l.params };
-  });
 }

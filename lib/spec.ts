@@ -166,3 +166,30 @@ export function featureWidth(spec: ArchSpec): number {
 export function weightedLayers(spec: ArchSpec): LayerSpec[] {
   return buildLayers(spec).filter((l) => l.type === 'conv' || l.type === 'dw' || l.type === 'pw' || l.type === 'fc');
 }
+
+export interface SummaryRow {
+  name: string;
+  /** Table 1 "Type / Stride", e.g. "Conv dw / s2". */
+  type: string;
+  /** Table 1 "Filter Shape", e.g. "3 × 3 × 32 dw". */
+  filter: string;
+  input: [number, number, number];
+  output: [number, number, number];
+  macs: number;
+  params: number;
+}
+
+const TYPE_NAMES: Record<string, string> = { conv: 'Conv', dw: 'Conv dw', pw: 'Conv', pool: 'Avg Pool', fc: 'FC', softmax: 'Softmax' };
+
+export function summarize(layers: LayerSpec[]): SummaryRow[] {
+  return layers.map((l) => {
+    let filter: string;
+    if (l.type === 'dw') filter = `${l.kernel} × ${l.kernel} × ${l.inChannels} dw`;
+    else if (l.type === 'conv' || l.type === 'pw') filter = `${l.kernel} × ${l.kernel} × ${l.inChannels} × ${l.outChannels}`;
+    else if (l.type === 'pool') filter = `Pool ${l.kernel} × ${l.kernel}`;
+    else if (l.type === 'fc') filter = `${l.inChannels} × ${l.outChannels}`;
+    else filter = 'Classifier';
+    const stride = l.type === 'conv' || l.type === 'dw' || l.type === 'pw' ? ` / s${l.stride}` : ' / s1';
+    return { name: l.name, type: TYPE_NAMES[l.type] + stride, filter, input: l.inputShape, output: l.outputShape, macs: l.macs, params: l.params };
+  });
+}
