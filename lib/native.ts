@@ -8,7 +8,8 @@ import type { OutputKind } from './model';
 import type { ArchSpec } from './spec';
 
 export interface NativeModel {
-  infer(input: Float32Array, batch: number, output: OutputKind): Promise<Float32Array>;
+  /** Copies `input` before it returns (a later resize, transfer or write cannot reach the pass); rejects NaN/±Inf unless allowNonFinite. */
+  infer(input: Float32Array, batch: number, output: OutputKind, allowNonFinite?: boolean): Promise<Float32Array>;
   /** Queued calls wait while the executor is held (counted); release() lets them run, merged. */
   hold(): void;
   release(): void;
