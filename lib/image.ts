@@ -53,6 +53,8 @@ export interface PrepareOptions {
   preprocess?: Preprocess;
   /** Decompression-bomb guard: images with more pixels (width·height) are refused with ERR_IMAGE_TOO_LARGE. */
   maxPixels?: number;
+  /** Time limit of one decode in seconds (sharp's timeout(), which stops libvips): ERR_DECODE_TIMEOUT. Default: none. */
+  timeoutSeconds?: number;
 }
 
 /** Decoded 8-bit RGB pixels, row-major, 3 bytes per pixel. */
@@ -73,6 +75,7 @@ interface ResolvedOptions {
   resolution: number;
   preprocess: Preprocess;
   maxPixels: number;
+  timeoutSeconds: number | undefined;
 }
 
 function resolveOptions(opts: unknown): ResolvedOptions {
@@ -84,7 +87,8 @@ function resolveOptions(opts: unknown): ResolvedOptions {
   const resolution = v.int(o.resolution ?? DEFAULT_RESOLUTION, 'resolution', 1, MAX_RESOLUTION);
   const preprocess = v.preprocess(o.preprocess ?? 'tfjs');
   const maxPixels = v.int(o.maxPixels ?? DEFAULT_MAX_PIXELS, 'maxPixels', 1);
-  return { resolution, preprocess, maxPixels };
+  const timeoutSeconds = v.optional(o.timeoutSeconds, (t) => v.int(t, 'timeoutSeconds', 1, 3600));
+  return { resolution, preprocess, maxPixels, timeoutSeconds };
 }
 
 function isRawPixels(v: unknown): v is RawPixels {
@@ -141,13 +145,14 @@ async function bytesFromPath(file: string): Promise<string> {
   return file;
 }
 
-async function decodeEncoded(source: Buffer | string, maxPixels: number): Promise<DecodedPixels> {
+async function decodeEncoded(source: Buffer | string, maxPixels: number, timeoutSeconds?: number): Promise<DecodedPixels> {
   const what = typeof source === 'string' ? `the file ${JSON.stringify(source)}` : `a buffer of ${source.length} bytes`;
   let result: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
     // failOn 'warning' (sharp's default, recommended for untrusted input) refuses truncated or
     // damaged data instead of classifying a half-grey picture.
     result = await sharp(source, { limitInputPixels: maxPixels, failOn: 'warning', pages: 1 })
+      .timeout({ seconds: timeoutSeconds ?? 0 })
       .autoOrient()
       .toColourspace('srgb')
       .removeAlpha()
@@ -155,6 +160,8 @@ async function decodeEncoded(source: Buffer | string, maxPixels: number): Promis
       .toBuffer({ resolveWithObject: true });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
+    if (timeoutSeconds !== undefined && /^timeout:/.test(message))
+      return fail('ERR_DECODE_TIMEOUT', `decoding ${what} took longer than ${timeoutSeconds} s and was stopped`, err);
     if (/pixel limit/i.test(message)) {
       return fail(
         'ERR_IMAGE_TOO_LARGE',
@@ -189,11 +196,11 @@ async function decodeEncoded(source: Buffer | string, maxPixels: number): Promis
  * Decode any accepted image input (except a prepared Float32Array) to 8-bit RGB pixels,
  * orientation applied. Exposed so tests and tools can feed the very same pixels to other libraries.
  */
-export async function decodePixels(input: ImageInput, maxPixels: number = DEFAULT_MAX_PIXELS): Promise<DecodedPixels> {
+export async function decodePixels(input: ImageInput, maxPixels: number = DEFAULT_MAX_PIXELS, timeoutSeconds?: number): Promise<DecodedPixels> {
   if (typeof maxPixels !== 'number' || !Number.isSafeInteger(maxPixels) || maxPixels < 1) {
     fail('ERR_INVALID_ARGUMENT', `maxPixels must be a positive integer, got ${describe(maxPixels)}`);
   }
-  if (typeof input === 'string') return decodeEncoded(await bytesFromPath(input), maxPixels);
+  if (typeof input === 'string') return decodeEncoded(await bytesFromPath(input), maxPixels, timeoutSeconds);
   if (input instanceof Float32Array) {
     return fail('ERR_INVALID_ARGUMENT', `expected encoded image bytes, a file path or raw pixels, got ${describe(input)} (an already-prepared tensor has no pixels to decode)`);
   }
@@ -202,7 +209,7 @@ export async function decodePixels(input: ImageInput, maxPixels: number = DEFAUL
   else if (input instanceof ArrayBuffer) bytes = Buffer.from(input);
   if (bytes) {
     if (bytes.length === 0) fail('ERR_INVALID_IMAGE', 'expected encoded image bytes, got an empty buffer');
-    return decodeEncoded(bytes, maxPixels);
+    return decodeEncoded(bytes, maxPixels, timeoutSeconds);
   }
   if (isRawPixels(input)) return rawToRgb(input, maxPixels);
   return fail(
@@ -360,7 +367,7 @@ async function prepareInto(input: ImageInput, o: ResolvedOptions, out: Float32Ar
     out.set(input, offset);
     return out;
   }
-  const pixels = await decodePixels(input, o.maxPixels);
+  const pixels = await decodePixels(input, o.maxPixels, o.timeoutSeconds);
   return pixelsToTensor(pixels, o.resolution, o.preprocess, out, offset);
 }
 
