@@ -10,9 +10,8 @@ import * as net from 'net';
 import * as path from 'path';
 import { createServer, type MobileNetServer } from '../lib/server';
 import { DEMO_DIR } from './helpers/images';
+import { SVG_BOMB } from './helpers/hostile';
 
-/** 195 bytes: a 6000×6000 canvas blurred with stdDeviation 900 (minutes of librsvg work). */
-export const SVG_BOMB = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="6000" height="6000"><filter id="f"><feGaussianBlur stdDeviation="900"/></filter><rect width="6000" height="6000" fill="red" filter="url(#f)"/></svg>');
 const SMALL_SVG = Buffer.from('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="64" height="48"><rect width="64" height="48" fill="#3a7"/></svg>');
 
 interface Reply {
