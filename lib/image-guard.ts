@@ -12,6 +12,7 @@ import { spawn } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
 import { fail, MobileNetError } from './errors';
+import { native } from './native';
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif' | 'svg';
 export const RASTER_FORMATS: readonly ImageFormat[] = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif'];
@@ -109,9 +110,35 @@ export class DecodeGuard {
   async decode<T>(bytes: Uint8Array, decode: (raster: Uint8Array, timeoutSeconds: number) => Promise<T>, maxPixels: number): Promise<T> {
     const format = this.admit(bytes);
     const seconds = Math.max(1, Math.ceil(this.timeoutMs / 1000));
-    if (format !== 'svg') return this.raster.run(() => decode(bytes, seconds), 'image');
-    const png = await this.svg.run(() => rasteriseSvg(bytes, this.timeoutMs, maxPixels), 'SVG');
-    return this.raster.run(() => decode(png, seconds), 'image');
+    try {
+      if (format !== 'svg') return await this.raster.run(() => decode(bytes, seconds), 'image');
+      const png = await this.svg.run(() => rasteriseSvg(bytes, this.timeoutMs, maxPixels), 'SVG');
+      return await this.raster.run(() => decode(png, seconds), 'image');
+    } finally {
+      this.scheduleTrim();
+    }
+  }
+
+  private trimTimer: NodeJS.Timeout | undefined;
+  private lastTrim = 0;
+
+  /**
+   * Once decodes have been idle for 2 s (at most once a minute): glibc keeps the memory of large
+   * decodes in its arenas after they are freed; malloc_trim hands it back (docs/hostile-input.md).
+   */
+  private scheduleTrim(): void {
+    if (this.raster.active > 0 || this.svg.active > 0 || this.trimTimer) return;
+    this.trimTimer = setTimeout(() => {
+      this.trimTimer = undefined;
+      if (this.raster.active > 0 || this.svg.active > 0 || Date.now() - this.lastTrim < 60_000) return;
+      this.lastTrim = Date.now();
+      try {
+        native().trimMemory?.();
+      } catch {
+        /* no addon: nothing to trim */
+      }
+    }, 2000);
+    this.trimTimer.unref();
   }
 
   /** Decodes running and waiting; saturated when every slot is busy and some wait. */

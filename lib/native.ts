@@ -54,6 +54,8 @@ export interface NativeLayer {
 export interface NativeAddon {
   Model: new (arch: ArchSpec, tensors: Float32Array[], options: NativeModelOptions) => NativeModel;
   specLayers(arch: ArchSpec): NativeLayer[];
+  /** glibc malloc_trim(0): hands freed heap memory back to the OS; false where there is nothing to trim or no glibc. */
+  trimMemory?(): boolean;
   info(): {
     onednn: string; cpuRuntime: string; isa: number; isaName?: string;
     /** Per precision: '' where it runs on JIT kernels, else why it is refused. */

@@ -2,6 +2,10 @@
 // native/engine and native/onednn and never sees a Node header.
 #include <napi.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -353,6 +357,16 @@ class Model : public Napi::ObjectWrap<Model> {
   bool released_ = false;
 };
 
+// trimMemory() → whether glibc gave memory back: freed memory (e.g. of large image decodes) stays in
+// malloc's arenas otherwise; the server calls this when its decodes go idle.
+Napi::Value TrimMemory(const Napi::CallbackInfo& info) {
+#if defined(__GLIBC__)
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) != 0);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);  // deleted by N-API when the environment goes away
@@ -361,6 +375,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Model", ctor);
   exports.Set("specLayers", Napi::Function::New(env, SpecLayers));
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("trimMemory", Napi::Function::New(env, TrimMemory));
   // Runs before the environment's objects are finalised: stop every executor thread so a
   // worker_thread that exits never leaves a native thread touching freed state.
   env.AddCleanupHook([data]() {
