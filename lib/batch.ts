@@ -21,7 +21,7 @@ import { describe, fail, MobileNetError } from './errors';
 import { LIMITS } from './limits';
 import * as v from './validate';
 import { DEFAULT_MAX_PIXELS, prepareImage, type Preprocess } from './image';
-import { DecodeGuard } from './image-guard';
+import { DecodeGuard, readImageFile } from './image-guard';
 import { topK, type ClassScore } from './labels';
 import type { MobileNet } from './model';
 
@@ -65,27 +65,6 @@ export interface BatchOptions {
   allowSvg?: boolean;
   /** Time limit of one decode in ms (default 10 000): ERR_DECODE_TIMEOUT records. */
   decodeTimeoutMs?: number;
-}
-
-/** Files larger than this are not read into memory (ERR_IMAGE_TOO_LARGE): no photo is this big. */
-const MAX_FILE_BYTES = 256 * 2 ** 20;
-
-/** An input file's bytes; a file that cannot be read is ERR_READ (retried on resume), not an invalid image. */
-async function readInput(file: string): Promise<Buffer> {
-  let fh: fsp.FileHandle | undefined;
-  try {
-    // Non-blocking: a FIFO among the inputs must not hang the job.
-    fh = await fsp.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    const st = await fh.stat();
-    if (!st.isFile()) fail('ERR_READ', `cannot read ${file}: not a regular file`);
-    if (st.size > MAX_FILE_BYTES) fail('ERR_IMAGE_TOO_LARGE', `${file} is ${st.size} bytes; image files over ${MAX_FILE_BYTES} bytes are not read`);
-    return await fh.readFile();
-  } catch (e) {
-    if (e instanceof MobileNetError) throw e;
-    return fail('ERR_READ', `cannot read ${file}: ${(e as Error).message}`, e);
-  } finally {
-    await fh?.close().catch(() => undefined);
-  }
 }
 
 /** Records of these codes are not "done": a re-run tries their files again (a later record supersedes). */
@@ -427,7 +406,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
     for (let file = await nextPath(); file !== undefined; file = await nextPath()) {
       let tensor: Float32Array;
       try {
-        const bytes = await readInput(file);
+        const bytes = await readImageFile(file);
         tensor = await guard.decode(bytes, (raster, timeoutSeconds) => prepareImage(raster, { resolution: R, preprocess: opts.preprocess, timeoutSeconds }), DEFAULT_MAX_PIXELS);
       } catch (e) {
         writeError(file, e);

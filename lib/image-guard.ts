@@ -9,6 +9,8 @@
  *   and `saturation()` says when both are full, for a readiness probe.
  */
 import { spawn } from 'child_process';
+import * as fs from 'fs';
+import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { fail, MobileNetError } from './errors';
@@ -51,6 +53,27 @@ export interface DecodeBudget {
   maxConcurrent?: number;
   /** Decodes waiting for a slot before new ones are refused with ERR_QUEUE_FULL (default 256). */
   maxWaiting?: number;
+}
+
+/** Files larger than this are not read into memory (ERR_IMAGE_TOO_LARGE): no photo is this big. */
+const MAX_FILE_BYTES = 256 * 2 ** 20;
+
+/** An input file's bytes; a file that cannot be read is ERR_READ (retried on resume), not an invalid image. */
+export async function readImageFile(file: string): Promise<Buffer> {
+  let fh: fsp.FileHandle | undefined;
+  try {
+    // Non-blocking: a FIFO among the inputs must not hang the job.
+    fh = await fsp.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const st = await fh.stat();
+    if (!st.isFile()) fail('ERR_READ', `cannot read ${file}: not a regular file`);
+    if (st.size > MAX_FILE_BYTES) fail('ERR_IMAGE_TOO_LARGE', `${file} is ${st.size} bytes; image files over ${MAX_FILE_BYTES} bytes are not read`);
+    return await fh.readFile();
+  } catch (e) {
+    if (e instanceof MobileNetError) throw e;
+    return fail('ERR_READ', `cannot read ${file}: ${(e as Error).message}`, e);
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
 }
 
 /** A counting semaphore with a bounded wait list. */
