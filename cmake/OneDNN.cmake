@@ -2,11 +2,9 @@
 # missing, instead of CMake's generic "could not find a package configuration file" wall of text.
 find_package(dnnl CONFIG QUIET)
 if(NOT dnnl_FOUND)
-  message(FATAL_ERROR
-    "mobilenet-native needs the oneDNN library and headers (oneDNN 2.x, CPU).\n"
-    "  Debian/Ubuntu:  sudo apt-get install -y libdnnl-dev\n"
-    "  Elsewhere:      install oneDNN and pass -Ddnnl_DIR=<prefix>/lib/cmake/dnnl\n"
-    "  (npm: CMAKE_PREFIX_PATH=<prefix> npm run build)")
+  # The same text as binding.gyp's check (scripts/check-onednn.js).
+  file(READ ${CMAKE_CURRENT_LIST_DIR}/onednn-missing.txt ONEDNN_MISSING)
+  message(FATAL_ERROR "${ONEDNN_MISSING}")
 endif()
 if(dnnl_VERSION VERSION_LESS 2.0 OR NOT dnnl_VERSION VERSION_LESS 3.0)
   message(FATAL_ERROR "mobilenet-native is written for the oneDNN 2.x API; found oneDNN ${dnnl_VERSION}")

@@ -24,27 +24,30 @@
  */
 import { promises as fsp } from 'fs';
 import * as os from 'os';
-import sharp from 'sharp';
+import { Blob } from 'buffer';
+import { fileURLToPath } from 'url';
 import { describe, fail, MobileNetError } from './errors';
 import { LIMITS } from './limits';
 import * as v from './validate';
+import { loadSharp } from './optional';
 
 export type Preprocess = 'tfjs' | 'center-crop';
 
-/** Uncompressed pixels, row-major, interleaved channels (1 = grey, 3 = RGB, 4 = RGBA). */
+/** Uncompressed pixels, row-major, interleaved channels (1 = grey, 3 = RGB, 4 = RGBA); an ImageData is one. */
 export interface RawPixels {
   data: Uint8Array | Uint8ClampedArray;
   width: number;
   height: number;
-  channels: 1 | 3 | 4;
+  /** Default: data.length / (width · height), which must then be 1, 3 or 4. */
+  channels?: 1 | 3 | 4;
 }
 
 /**
- * Anything `prepareImage` accepts: encoded image bytes (Buffer, Uint8Array or ArrayBuffer of a
- * JPEG, PNG, WebP, GIF, TIFF, AVIF, … file), a path to such a file, raw pixels, or an
+ * Anything `prepareImage` accepts: encoded image bytes (Buffer, Uint8Array, ArrayBuffer or Blob of a
+ * JPEG, PNG, WebP, GIF, TIFF, AVIF, … file), a path or `file:` URL of such a file, raw pixels, or an
  * already-prepared Float32Array of length R·R·3 (NHWC, used as is).
  */
-export type ImageInput = Buffer | Uint8Array | ArrayBuffer | string | RawPixels | Float32Array;
+export type ImageInput = Buffer | Uint8Array | ArrayBuffer | Blob | string | URL | RawPixels | Float32Array;
 
 export interface PrepareOptions {
   /** Output side R in pixels (default 224). */
@@ -96,7 +99,7 @@ function isRawPixels(v: unknown): v is RawPixels {
 }
 
 function rawToRgb(raw: RawPixels, maxPixels: number): DecodedPixels {
-  const { data, width, height, channels } = raw;
+  const { data, width, height } = raw;
   if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) {
     fail('ERR_INVALID_ARGUMENT', `raw pixels: data must be a Uint8Array or Uint8ClampedArray, got ${describe(data)}`);
   }
@@ -104,6 +107,10 @@ function rawToRgb(raw: RawPixels, maxPixels: number): DecodedPixels {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
       fail('ERR_INVALID_ARGUMENT', `raw pixels: ${name} must be a positive integer, got ${describe(v)}`);
     }
+  }
+  const channels = raw.channels ?? data.length / (width * height);
+  if (raw.channels === undefined && channels !== 1 && channels !== 3 && channels !== 4) {
+    fail('ERR_SHAPE', `raw pixels without channels: ${data.length} bytes for ${width}x${height} is ${channels.toFixed(2)} per pixel, expected 1, 3 or 4 (or pass channels)`);
   }
   if (channels !== 1 && channels !== 3 && channels !== 4) {
     fail('ERR_INVALID_ARGUMENT', `raw pixels: channels must be 1, 3 or 4, got ${describe(channels)}`);
@@ -148,6 +155,7 @@ async function bytesFromPath(file: string): Promise<string> {
 async function decodeEncoded(source: Buffer | string, maxPixels: number, timeoutSeconds?: number): Promise<DecodedPixels> {
   const what = typeof source === 'string' ? `the file ${JSON.stringify(source)}` : `a buffer of ${source.length} bytes`;
   let result: { data: Buffer; info: { width: number; height: number; channels: number } };
+  const sharp = loadSharp();  // outside the try: a missing sharp binary is not a bad image
   try {
     // failOn 'warning' (sharp's default, recommended for untrusted input) refuses truncated or
     // damaged data instead of classifying a half-grey picture.
@@ -192,6 +200,18 @@ async function decodeEncoded(source: Buffer | string, maxPixels: number, timeout
   );
 }
 
+/** A `file:` URL's path; other schemes are refused (fetching is the caller's business). */
+function pathOfUrl(url: URL | string): string {
+  let parsed: URL | undefined;
+  try {
+    parsed = url instanceof URL ? url : new URL(url);
+  } catch {
+    fail('ERR_INVALID_ARGUMENT', `expected a file path or file: URL, got the malformed URL ${describe(String(url))}`);
+  }
+  if (parsed.protocol !== 'file:') fail('ERR_INVALID_ARGUMENT', `only file: URLs are read; fetch ${parsed.protocol} URLs yourself and pass the bytes, got ${describe(parsed.href)}`);
+  return fileURLToPath(parsed);
+}
+
 /**
  * Decode any accepted image input (except a prepared Float32Array) to 8-bit RGB pixels,
  * orientation applied. Exposed so tests and tools can feed the very same pixels to other libraries.
@@ -200,7 +220,9 @@ export async function decodePixels(input: ImageInput, maxPixels: number = DEFAUL
   if (typeof maxPixels !== 'number' || !Number.isSafeInteger(maxPixels) || maxPixels < 1) {
     fail('ERR_INVALID_ARGUMENT', `maxPixels must be a positive integer, got ${describe(maxPixels)}`);
   }
+  if (input instanceof URL || (typeof input === 'string' && input.startsWith('file:'))) input = pathOfUrl(input);
   if (typeof input === 'string') return decodeEncoded(await bytesFromPath(input), maxPixels, timeoutSeconds);
+  if (input instanceof Blob) input = await input.arrayBuffer();
   if (input instanceof Float32Array) {
     return fail('ERR_INVALID_ARGUMENT', `expected encoded image bytes, a file path or raw pixels, got ${describe(input)} (an already-prepared tensor has no pixels to decode)`);
   }
@@ -214,7 +236,7 @@ export async function decodePixels(input: ImageInput, maxPixels: number = DEFAUL
   if (isRawPixels(input)) return rawToRgb(input, maxPixels);
   return fail(
     'ERR_INVALID_ARGUMENT',
-    `expected an image: a Buffer/Uint8Array of encoded bytes, a file path, raw pixels { data, width, height, channels } or a Float32Array; got ${describe(input)}`,
+    `expected an image: encoded bytes (Buffer, Uint8Array, ArrayBuffer, Blob), a file path or file: URL, raw pixels { data, width, height, channels? } or a Float32Array; got ${describe(input)}`,
   );
 }
 

@@ -6,7 +6,7 @@ import * as path from 'path';
 import { calibrationMaxima, readCalibration } from './calibration';
 import { checkEngineOptions, type EngineOptions } from './engine-options';
 import { describe, fail, MobileNetError } from './errors';
-import { findCachedModel, modelHome, OFFICIAL_ALPHAS, OFFICIAL_RESOLUTIONS } from './fetch';
+import { fetchModel, findCachedModel, modelHome, OFFICIAL_ALPHAS, OFFICIAL_RESOLUTIONS, type FetchOptions } from './fetch';
 import { prepareBatch, type ImageInput, type Preprocess } from './image';
 import { labelsFor, topK, type ClassScore } from './labels';
 import { LIMITS, NATIVE_LIMITS } from './limits';
@@ -58,6 +58,11 @@ export interface LoadOptions {
   collectActivationStats?: boolean;
   /** Engine tuning (layouts, fusion, huge pages, OpenMP wait policy); the defaults are the measured best per CPU. */
   engine?: EngineOptions;
+  /**
+   * Without `weights`: download the official (alpha, resolution) release into the cache when it is
+   * not there yet, as `mobilenet fetch` does. An object passes FetchOptions (onProgress, home, baseUrl, …).
+   */
+  download?: boolean | FetchOptions;
 }
 
 export const PRECISIONS = ['fp32', 'bf16', 'int8'] as const;
@@ -101,17 +106,58 @@ export interface InferOptions {
   output?: OutputKind;
   /** Run inputs holding NaN or ±Infinity instead of rejecting them with ERR_INVALID_ARGUMENT (default false). */
   allowNonFinite?: boolean;
+  /** Aborting rejects the call with signal.reason at once; a pass already queued still runs, its result unused. */
+  signal?: AbortSignal;
 }
 
 export interface ClassifyOptions {
   topk?: number;
   preprocess?: Preprocess;
+  /** As in InferOptions; checked again between decoding and the forward pass. */
+  signal?: AbortSignal;
+}
+
+export interface EmbedOptions {
+  preprocess?: Preprocess;
+  signal?: AbortSignal;
 }
 
 
 export const BUNDLED_WEIGHTS = path.resolve(__dirname, '..', '..', 'weights', 'mobilenet_v1_0.25_224', 'model.json');
 
-const KNOWN_LOAD_OPTIONS = new Set(['weights', 'alpha', 'resolution', 'classes', 'seed', 'channelRule', 'padding', 'bnEpsilon', 'variant', 'threads', 'maxBatch', 'maxWaitMs', 'preprocess', 'maxPixels', 'precision', 'calibration', 'collectActivationStats', 'engine']);
+const KNOWN_LOAD_OPTIONS = new Set(['weights', 'alpha', 'resolution', 'classes', 'seed', 'channelRule', 'padding', 'bnEpsilon', 'variant', 'threads', 'maxBatch', 'maxWaitMs', 'preprocess', 'maxPixels', 'precision', 'calibration', 'collectActivationStats', 'download', 'engine']);
+
+const INFER_OPTIONS = ['output', 'allowNonFinite', 'signal'];
+const CLASSIFY_OPTIONS = ['topk', 'preprocess', 'signal'];
+const EMBED_OPTIONS = ['preprocess', 'signal'];
+
+/** An options object with only known keys (a misspelt one, e.g. topK, would otherwise be ignored). */
+function checkOptions(options: unknown, method: string, known: readonly string[]): void {
+  v.plainObject(options, `${method}() options`);
+  // for-in, not Object.keys: infer() runs this per call, and allocating there grew RSS (V8's young generation).
+  for (const key in options as object) {
+    if (!Object.prototype.hasOwnProperty.call(options, key) || known.includes(key)) continue;
+    const near = known.find((k) => k.toLowerCase() === key.toLowerCase());
+    fail('ERR_INVALID_ARGUMENT', `unknown ${method}() option '${key}'${near ? ` (did you mean '${near}'?)` : ''}; known: ${known.join(', ')}`);
+  }
+}
+
+function checkSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  if (!(signal instanceof AbortSignal)) v.invalid('an AbortSignal', 'signal', signal);
+  (signal as AbortSignal).throwIfAborted();
+  return signal as AbortSignal;
+}
+
+/** Settles with `work`, or rejects with signal.reason as soon as the signal aborts. */
+function abortable<T>(signal: AbortSignal | undefined, work: Promise<T>): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
 
 /** Checks a ModelWeights object (from any loader or from the caller) against its architecture. */
 export function checkWeights(w: ModelWeights): void {
@@ -134,17 +180,19 @@ export function checkWeights(w: ModelWeights): void {
  * The official release for (α, resolution): a copy cached by `mobilenet fetch`, else the bundled
  * α=0.25/224 model for that configuration. Anything else needs an explicit download first.
  */
-async function officialWeights(alpha: number, resolution: number): Promise<ModelWeights> {
+async function officialWeights(alpha: number, resolution: number, download: LoadOptions['download']): Promise<ModelWeights> {
   const official = (OFFICIAL_ALPHAS as readonly number[]).includes(alpha) && (OFFICIAL_RESOLUTIONS as readonly number[]).includes(resolution);
-  const cached = official ? findCachedModel(alpha, resolution) : undefined;
+  const fetchOptions = typeof download === 'object' ? download : {};
+  const cached = official ? findCachedModel(alpha, resolution, fetchOptions.home) : undefined;
   if (cached) return loadWeights(cached);
+  if (official && download && !(alpha === 0.25 && resolution === 224)) return loadWeights((await fetchModel(alpha, resolution, fetchOptions)).modelJson);
   if (alpha === 0.25 && resolution === 224) {
     const bundled = await loadWeights(BUNDLED_WEIGHTS);
     return { ...bundled, source: 'bundled:mobilenet_v1_0.25_224' };
   }
   if (!official)
     fail('ERR_WEIGHTS', `no pretrained MobileNet v1 exists for α=${alpha}, resolution ${resolution}: official releases are α ∈ {${OFFICIAL_ALPHAS.join(', ')}} × resolution ∈ {${OFFICIAL_RESOLUTIONS.join(', ')}}; pass weights: '<path>' or 'random'`);
-  return fail('ERR_WEIGHTS', `the official α=${alpha}/${resolution} model is not in the cache (${modelHome()}): run \`mobilenet fetch --alpha ${alpha} --resolution ${resolution}\`, or pass weights: '<path>' or 'random'`);
+  return fail('ERR_WEIGHTS', `the official α=${alpha}/${resolution} model is not in the cache (${fetchOptions.home ?? modelHome()}): load with download: true, or run \`mobilenet fetch --alpha ${alpha} --resolution ${resolution}\`, or pass weights: '<path>' or 'random'`);
 }
 
 async function resolveWeights(opts: LoadOptions): Promise<ModelWeights> {
@@ -164,7 +212,7 @@ async function resolveWeights(opts: LoadOptions): Promise<ModelWeights> {
   }
   let loaded: ModelWeights;
   if (typeof w === 'string') loaded = await loadWeights(w);
-  else if (w === undefined) loaded = await officialWeights(opts.alpha ?? 0.25, opts.resolution ?? 224);
+  else if (w === undefined) loaded = await officialWeights(opts.alpha ?? 0.25, opts.resolution ?? 224, opts.download);
   else if (typeof w === 'object') loaded = w;
   else return fail('ERR_INVALID_ARGUMENT', `weights must be a path, 'random' or a ModelWeights object, got ${describe(w)}`);
 
@@ -258,6 +306,9 @@ export class MobileNet {
     v.optional(options.maxPixels, (m) => v.number(m, 'maxPixels', 1, Number.MAX_SAFE_INTEGER));
     v.optional(options.preprocess, (x) => v.preprocess(x));
     checkEngineOptions(options.engine);
+    const d = options.download;
+    if (!(d === undefined || typeof d === 'boolean' || (typeof d === 'object' && d !== null && !Array.isArray(d)))) v.invalid('a boolean or FetchOptions', 'download', d);
+    if (d && options.weights !== undefined) v.invalid('no weights with download (it fetches the official release)', 'weights', options.weights);
     const p = v.optional(options.precision, (x) => v.oneOf(x, 'precision', PRECISIONS));
     if (options.calibration !== undefined && p !== 'int8') v.invalid("precision 'int8' with calibration", 'precision', p ?? 'fp32');
     if (options.collectActivationStats && (p ?? 'fp32') !== 'fp32') v.invalid("precision 'fp32' with collectActivationStats", 'precision', p);
@@ -290,10 +341,11 @@ export class MobileNet {
     if (n > LIMITS.batch) fail('ERR_SHAPE', `batch ${n} is too large (at most ${LIMITS.batch})`);
     if (tensor.length !== n * this.imageSize)
       fail('ERR_SHAPE', `a tensor of shape [${shape.join(', ')}] has ${n * this.imageSize} values, got ${tensor.length}`);
-    v.plainObject(options, 'infer() options');
+    checkOptions(options, 'infer', INFER_OPTIONS);
     const output = v.oneOf(options.output ?? 'probabilities', 'output', OUTPUT_KINDS);
     const allowNonFinite = v.bool(options.allowNonFinite ?? false, 'allowNonFinite');
-    return this.run(handle, tensor, n, output, allowNonFinite);
+    const signal = checkSignal(options.signal);
+    return abortable(signal, this.run(handle, tensor, n, output, allowNonFinite));
   }
 
   private run(handle: NativeModel, tensor: Float32Array, n: number, output: OutputKind, allowNonFinite = false): Promise<Float32Array> {
@@ -311,37 +363,42 @@ export class MobileNet {
     return settled(handle.infer(tensor, n, output, allowNonFinite));
   }
 
-  /** Classifies one image (→ top-k list) or an array of images (→ one list each), run as one batch. */
-  async classify(input: ImageInput, options?: ClassifyOptions): Promise<ClassScore[]>;
-  async classify(input: readonly ImageInput[], options?: ClassifyOptions): Promise<ClassScore[][]>;
-  async classify(input: ImageInput | readonly ImageInput[], options: ClassifyOptions = {}): Promise<ClassScore[] | ClassScore[][]> {
+  /**
+   * Classifies one image (→ top-k list) or an array of images (→ one list each), run as one batch.
+   * `options` may be the number topk, as in @tensorflow-models/mobilenet's classify(img, topk).
+   */
+  async classify(input: ImageInput, options?: ClassifyOptions | number): Promise<ClassScore[]>;
+  async classify(input: readonly ImageInput[], options?: ClassifyOptions | number): Promise<ClassScore[][]>;
+  async classify(input: ImageInput | readonly ImageInput[], options: ClassifyOptions | number = {}): Promise<ClassScore[] | ClassScore[][]> {
     this.handle();
-    v.plainObject(options, 'classify() options');
+    if (typeof options === 'number') options = { topk: options };
+    checkOptions(options, 'classify', CLASSIFY_OPTIONS);
     const topk = v.optional(options.topk, (k) => v.int(k, 'topk', 1, this.arch.classes)) ?? 5;
     const many = Array.isArray(input);
-    const probs = await this.prepareAndRun(many ? (input as ImageInput[]) : [input as ImageInput], v.optional(options.preprocess, (x) => v.preprocess(x)), 'probabilities');
+    const probs = await this.prepareAndRun(many ? (input as ImageInput[]) : [input as ImageInput], v.optional(options.preprocess, (x) => v.preprocess(x)), 'probabilities', checkSignal(options.signal));
     const classes = this.arch.classes;
     const rows = Array.from({ length: probs.length / classes }, (_, i) => topK(probs, i * classes, classes, topk));
     return many ? rows : rows[0];
   }
 
   /** The pooled features (length featureWidth, 1024·α) of one image, or one per image of an array. */
-  async embed(input: ImageInput, options?: { preprocess?: Preprocess }): Promise<Float32Array>;
-  async embed(input: readonly ImageInput[], options?: { preprocess?: Preprocess }): Promise<Float32Array[]>;
-  async embed(input: ImageInput | readonly ImageInput[], options: { preprocess?: Preprocess } = {}): Promise<Float32Array | Float32Array[]> {
+  async embed(input: ImageInput, options?: EmbedOptions): Promise<Float32Array>;
+  async embed(input: readonly ImageInput[], options?: EmbedOptions): Promise<Float32Array[]>;
+  async embed(input: ImageInput | readonly ImageInput[], options: EmbedOptions = {}): Promise<Float32Array | Float32Array[]> {
     this.handle();
-    v.plainObject(options, 'embed() options');
+    checkOptions(options, 'embed', EMBED_OPTIONS);
     const many = Array.isArray(input);
-    const features = await this.prepareAndRun(many ? (input as ImageInput[]) : [input as ImageInput], v.optional(options.preprocess, (x) => v.preprocess(x)), 'embedding');
+    const features = await this.prepareAndRun(many ? (input as ImageInput[]) : [input as ImageInput], v.optional(options.preprocess, (x) => v.preprocess(x)), 'embedding', checkSignal(options.signal));
     const width = this.featureWidth;
     const rows = Array.from({ length: features.length / width }, (_, i) => features.slice(i * width, (i + 1) * width));
     return many ? rows : rows[0];
   }
 
-  private async prepareAndRun(inputs: ImageInput[], preprocess: Preprocess | undefined, output: OutputKind): Promise<Float32Array> {
+  private async prepareAndRun(inputs: ImageInput[], preprocess: Preprocess | undefined, output: OutputKind, signal?: AbortSignal): Promise<Float32Array> {
     if (inputs.length === 0) v.invalid('at least one image', 'images', inputs);
-    const tensor = await prepareBatch(inputs, { resolution: this.arch.resolution, preprocess: preprocess ?? this.preprocess, maxPixels: this.maxPixels });
-    return this.run(this.handle(), tensor, inputs.length, output);
+    const tensor = await abortable(signal, prepareBatch(inputs, { resolution: this.arch.resolution, preprocess: preprocess ?? this.preprocess, maxPixels: this.maxPixels }));
+    signal?.throwIfAborted();
+    return abortable(signal, this.run(this.handle(), tensor, inputs.length, output));
   }
 
   /** Width of the pooled feature vector that embed() returns. */

@@ -1,4 +1,7 @@
-/** The compiled addon, loaded once through `bindings` (build/Release/mobilenet_native.node). */
+/**
+ * The compiled addon, loaded once: a local build (build/Release, from cmake-js or `npm rebuild`),
+ * else the prebuild shipped in the package (prebuilds/linux-x64), else wherever `bindings` finds one.
+ */
 import bindings from 'bindings';
 import * as os from 'os';
 import * as path from 'path';
@@ -67,6 +70,54 @@ export interface NativeAddon {
 let addon: NativeAddon | undefined;
 let waitPolicyInEffect: 'active' | 'passive' | 'default' = 'default';
 
+const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
+const ADDON_FILE = 'mobilenet_native.node';
+
+/**
+ * Where the addon is looked for, in order. A local build wins over the prebuild, as in node-gyp-build
+ * (the package's install script): it exists only when someone built from source on purpose.
+ */
+export function addonCandidates(root = PACKAGE_ROOT): string[] {
+  const override = process.env.MOBILENET_NATIVE_PATH;  // another build, e.g. build-asan/Release/... for `npm run test:asan`
+  if (override) return [path.resolve(override)];
+  return [path.join(root, 'build', 'Release', ADDON_FILE), path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, ADDON_FILE)];
+}
+
+/** Loads the first candidate that exists and loads; the error lists every path tried and why each failed. */
+export function loadAddon(root = PACKAGE_ROOT): NativeAddon {
+  const tried: string[] = [];
+  const candidates = addonCandidates(root);
+  for (const file of candidates) {
+    try {
+      return require(file) as NativeAddon; // eslint-disable-line @typescript-eslint/no-require-imports
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      const absent = err.code === 'MODULE_NOT_FOUND' && err.message.includes(file);
+      tried.push(`${file}: ${absent ? 'not found' : err.message}`);
+    }
+  }
+  if (!process.env.MOBILENET_NATIVE_PATH) {
+    try {
+      return bindings({ bindings: ADDON_FILE, module_root: root }) as NativeAddon;
+    } catch (e) {
+      // bindings' message is "Could not locate the bindings file. Tried:" and one " → path" line per path.
+      const lines = (e as Error).message.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('→'));
+      const seen = new Set(candidates);
+      for (const l of lines) if (!seen.has(l.slice(1).trim())) tried.push(`${l.slice(1).trim()}: not found (bindings)`);
+      if (lines.length === 0) tried.push(`bindings: ${(e as Error).message}`);
+    }
+  }
+  throw new MobileNetError('ERR_UNSUPPORTED', [
+    `the native engine (${ADDON_FILE}) cannot load on ${process.platform}-${process.arch}, Node ${process.versions.node}.`,
+    'The package ships a prebuild for linux-x64 with glibc ≥ 2.34; elsewhere it compiles at install time, which needs',
+    'g++, make, python3 and oneDNN 2.x (Debian/Ubuntu: sudo apt-get install -y libdnnl-dev). To build it now:',
+    '  npm rebuild mobilenet-native        (npm, also after installing with --ignore-scripts)',
+    '  pnpm approve-builds && pnpm rebuild  (pnpm 10 skips build scripts until they are approved)',
+    'Tried:',
+    ...tried.map((t) => `  ${t}`),
+  ].join('\n'));
+}
+
 /**
  * libgomp's wait policy for `policy`. Spinning (libgomp's default, ~300 000 rounds at each barrier)
  * wins with spare cores and collapses when they are oversubscribed, so 'auto' is passive only when
@@ -89,18 +140,8 @@ export function native(waitPolicy: WaitPolicy = 'auto'): NativeAddon {
     const saved = process.env.OMP_WAIT_POLICY;
     if (chosen !== 'default') process.env.OMP_WAIT_POLICY = chosen;
     try {
-      // MOBILENET_NATIVE_PATH picks another build of the addon (e.g. build-asan/Release/mobilenet_native.node for `npm run test:asan`).
-      const override = process.env.MOBILENET_NATIVE_PATH;
-      addon = (override
-        ? require(path.resolve(override)) // eslint-disable-line @typescript-eslint/no-require-imports
-        : bindings({ bindings: 'mobilenet_native', module_root: path.resolve(__dirname, '..', '..') })) as NativeAddon;
+      addon = loadAddon();
       waitPolicyInEffect = chosen;
-    } catch (e) {
-      throw new MobileNetError(
-        'ERR_UNSUPPORTED',
-        `the native engine is not built or cannot load (${(e as Error).message.split('\n')[0]}); run \`npm run build\` (needs libdnnl-dev)`,
-        { cause: e },
-      );
     } finally {
       // Already read; child processes the user starts should not inherit our choice.
       if (chosen !== 'default') {

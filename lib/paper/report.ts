@@ -4,6 +4,7 @@
  */
 import { pathToFileURL } from 'url';
 import { fail } from '../errors';
+import { missingOptional } from '../optional';
 import { cost, DEFAULT_ARCH } from '../spec';
 import * as F from './figures';
 import type { PaperResults } from './results';
@@ -25,6 +26,7 @@ async function loadVega(): Promise<VegaModules> {
     const vl = await importEsm(pathToFileURL(require.resolve('vega-lite')).href);
     return { compile: vl.compile as VegaModules['compile'], parse: vega.parse as VegaModules['parse'], View: vega.View as VegaModules['View'] };
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') throw missingOptional(['vega', 'vega-lite'], 'the report (mobilenet report)', e);
     return fail('ERR_UNSUPPORTED', `the report needs the vega and vega-lite packages (npm install vega vega-lite): ${(e as Error).message}`, e);
   }
 }

@@ -13,8 +13,8 @@
  * Concurrent requests are not batched here: each calls the model, and the model's native executor
  * merges whatever is queued into one forward pass.
  */
-import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import multipart from '@fastify/multipart';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type * as Multipart from '@fastify/multipart';
 import { STATUS_CODES } from 'http';
 import type { Socket } from 'net';
 import { describe, MobileNetError } from '../errors';
@@ -23,6 +23,7 @@ import { prepareImage, type Preprocess } from '../image';
 import { DecodeGuard } from '../image-guard';
 import type { ClassScore } from '../labels';
 import { MobileNet, type LoadOptions } from '../model';
+import { requireOptional } from '../optional';
 import { HttpError, toErrorReply } from './errors';
 import { createMetrics } from './metrics';
 
@@ -131,6 +132,10 @@ async function loadModels(sources: Record<string, ModelSource>, base: LoadOption
 
 export async function createServer(options: ServerOptions = {}): Promise<MobileNetServer> {
   v.plainObject(options, 'server options');
+  // Optional dependencies, checked before any model is loaded.
+  const fastify = requireOptional<typeof import('fastify')>('fastify', 'the server (mobilenet serve)').default;
+  const multipart = requireOptional<typeof Multipart>('@fastify/multipart', 'the server (mobilenet serve)').default;
+  requireOptional('prom-client', 'the server (mobilenet serve)');
   const maxBody = Math.floor(positive(options.maxBodyMb, 'maxBodyMb', 10, false) * 1024 * 1024);
   const maxPixels = positive(options.maxPixels, 'maxPixels', 40_000_000, true);
   const timeoutMs = positive(options.timeoutMs, 'timeoutMs', 30_000, false);

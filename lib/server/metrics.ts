@@ -2,8 +2,9 @@
  * Prometheus metrics. Each server has its own registry, so that several servers in one process
  * (tests, or an app that embeds two) do not collide on metric names.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Counter, Histogram, Registry } from 'prom-client';
 import type { MobileNet } from '../model';
+import { requireOptional } from '../optional';
 
 export interface ServerMetrics {
   registry: Registry;
@@ -17,6 +18,7 @@ export interface ServerMetrics {
  * previous scrape.
  */
 export function createMetrics(models: ReadonlyMap<string, MobileNet>, inFlight: ReadonlyMap<string, number>): ServerMetrics {
+  const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = requireOptional<typeof import('prom-client')>('prom-client', 'the server\'s /metrics (mobilenet serve)');
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({

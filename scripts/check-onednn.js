@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// binding.gyp runs this before compiling: without oneDNN it prints what to install (the text
+// cmake/OneDNN.cmake prints too) and fails, instead of a bare "dnnl.hpp: No such file" from g++.
+// gyp fails on any stderr output, so it writes nothing when all is well.
+'use strict';
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const missing = fs.readFileSync(path.join(__dirname, '..', 'cmake', 'onednn-missing.txt'), 'utf8');
+const cxx = process.env.CXX || 'c++';
+
+function probe(source, out = []) {
+  return spawnSync(cxx, ['-std=c++17', '-E', '-P', '-x', 'c++', ...out, '-'], { input: source, encoding: 'utf8' });
+}
+
+function failWith(message) {
+  process.stderr.write(`\n${message.trimEnd()}\n\n`);
+  process.exit(1);
+}
+
+const header = probe('#include <dnnl.hpp>\n', ['-o', '/dev/null']);
+if (header.error) failWith(`mobilenet-native: no C++ compiler ('${cxx}': ${header.error.code}); install g++, make and python3.\n${missing}`);
+if (header.status !== 0) failWith(`mobilenet-native: dnnl.hpp (oneDNN) not found by ${cxx}.\n${missing}`);
+const version = probe('#include <oneapi/dnnl/dnnl_version.h>\nDNNL_VERSION_MAJOR.DNNL_VERSION_MINOR\n');
+const found = (version.stdout || '').trim().split('\n').pop().replace(/\s+/g, '');
+if (!/^2\.\d+$/.test(found)) failWith(`mobilenet-native is written for the oneDNN 2.x API; found oneDNN ${found}.\n${missing}`);
