@@ -57,12 +57,21 @@ async function inferences(total: number): Promise<void> {
   };
   const warm = arg('warm-inferences', Math.min(500, Math.ceil(total / 10)));
   await run(warm);
+  // RSS growth per window as well as in all: a leak grows every window, a one-off step (an arena or
+  // heap segment kept by the allocator) shows in one window only.
+  const windows = arg('windows', 1);
   const before = await settled();
   const t0 = Date.now();
-  await run(total);
-  const after = await settled();
+  const windowGrowthMB: number[] = [];
+  let last = before;
+  for (let w = 0; w < windows; w++) {
+    await run(Math.round(total / windows));
+    const now = await settled();
+    windowGrowthMB.push(+(now.rss - last.rss).toFixed(1));
+    last = now;
+  }
   model.dispose();
-  report('inferences', total, before, after, Date.now() - t0);
+  report('inferences', total, before, last, Date.now() - t0, { windowGrowthMB });
 }
 
 async function cycles(total: number): Promise<void> {
@@ -82,11 +91,11 @@ async function cycles(total: number): Promise<void> {
 }
 
 type Sample = { rss: number; heapUsed: number; external: number };
-function report(phase: string, count: number, before: Sample, after: Sample, ms: number): void {
+function report(phase: string, count: number, before: Sample, after: Sample, ms: number, extra: object = {}): void {
   const mb = (x: number): number => +x.toFixed(1);
   process.stdout.write(
     JSON.stringify({ phase, count, rssBeforeMB: mb(before.rss), rssAfterMB: mb(after.rss), growthMB: mb(after.rss - before.rss), heapUsedGrowthMB: mb(after.heapUsed - before.heapUsed),
-      externalGrowthMB: mb(after.external - before.external), rssBytesPerCall: Math.round(((after.rss - before.rss) * 1048576) / count), ms }) + '\n',
+      externalGrowthMB: mb(after.external - before.external), rssBytesPerCall: Math.round(((after.rss - before.rss) * 1048576) / count), ms, ...extra }) + '\n',
   );
 }
 
