@@ -26,6 +26,7 @@ import { promises as fsp } from 'fs';
 import * as os from 'os';
 import sharp from 'sharp';
 import { describe, fail, MobileNetError } from './errors';
+import { checkDecodeMode, resizeIntoNative, shrinkTarget, type DecodeMode, type StagePixels } from './image-stage';
 
 export type Preprocess = 'tfjs' | 'center-crop';
 
@@ -51,6 +52,11 @@ export interface PrepareOptions {
   preprocess?: Preprocess;
   /** Decompression-bomb guard: images with more pixels (width·height) are refused with ERR_IMAGE_TOO_LARGE. */
   maxPixels?: number;
+  /**
+   * 'auto' (default): large JPEGs are shrunk while decoding (see lib/image-stage.ts for the rule);
+   * 'full': every pixel is decoded, so 'tfjs' is bit-identical to TF.js on any image.
+   */
+  decode?: DecodeMode;
 }
 
 /** Decoded 8-bit RGB pixels, row-major, 3 bytes per pixel. */
@@ -71,6 +77,7 @@ interface ResolvedOptions {
   resolution: number;
   preprocess: Preprocess;
   maxPixels: number;
+  decode: DecodeMode;
 }
 
 function resolveOptions(opts: unknown): ResolvedOptions {
@@ -91,7 +98,7 @@ function resolveOptions(opts: unknown): ResolvedOptions {
   if (typeof maxPixels !== 'number' || !Number.isSafeInteger(maxPixels) || maxPixels < 1) {
     fail('ERR_INVALID_ARGUMENT', `maxPixels must be a positive integer, got ${describe(maxPixels)}`);
   }
-  return { resolution, preprocess, maxPixels };
+  return { resolution, preprocess, maxPixels, decode: checkDecodeMode(o.decode) };
 }
 
 function isRawPixels(v: unknown): v is RawPixels {
@@ -148,18 +155,21 @@ async function bytesFromPath(file: string): Promise<string> {
   return file;
 }
 
-async function decodeEncoded(source: Buffer | string, maxPixels: number): Promise<DecodedPixels> {
-  const what = typeof source === 'string' ? `the file ${JSON.stringify(source)}` : `a buffer of ${source.length} bytes`;
+/**
+ * Decodes to 8-bit pixels (1, 3 or 4 channels as sharp leaves them), orientation applied.
+ * `shrinkTo`: reduce to this shorter side while decoding (JPEG shrink-on-load, then sharp's 'linear').
+ */
+async function decodeRaw(source: Buffer | string, maxPixels: number, what: string, shrinkTo?: number): Promise<StagePixels> {
   let result: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
     // failOn 'warning' (sharp's default, recommended for untrusted input) refuses truncated or
     // damaged data instead of classifying a half-grey picture.
-    result = await sharp(source, { limitInputPixels: maxPixels, failOn: 'warning', pages: 1 })
+    let pipeline = sharp(source, { limitInputPixels: maxPixels, failOn: 'warning', pages: 1 })
       .autoOrient()
       .toColourspace('srgb')
-      .removeAlpha()
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
+      .removeAlpha();
+    if (shrinkTo !== undefined) pipeline = pipeline.resize(shrinkTo, shrinkTo, { fit: 'outside', kernel: 'linear', fastShrinkOnLoad: true });
+    result = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (/pixel limit/i.test(message)) {
@@ -180,16 +190,20 @@ async function decodeEncoded(source: Buffer | string, maxPixels: number): Promis
     // Orientation never changes the pixel count, but a format without size metadata could slip past sharp's check.
     fail('ERR_IMAGE_TOO_LARGE', `${what} decodes to ${info.width}x${info.height}, more than maxPixels = ${maxPixels}`);
   }
-  if (info.channels === 3 && data.length === info.width * info.height * 3) {
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
-  }
-  if ((info.channels === 1 || info.channels === 4) && data.length === info.width * info.height * info.channels) {
-    return rawToRgb({ data, width: info.width, height: info.height, channels: info.channels }, maxPixels);
+  const { width, height, channels } = info;
+  if ((channels === 1 || channels === 3 || channels === 4) && data.length === width * height * channels) {
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height, channels };
   }
   return fail(
     'ERR_INVALID_IMAGE',
     `${what} decoded to ${info.channels} channels of ${data.length} bytes for ${info.width}x${info.height}; expected RGB`,
   );
+}
+
+async function decodeEncoded(source: Buffer | string, maxPixels: number): Promise<DecodedPixels> {
+  const what = typeof source === 'string' ? `the file ${JSON.stringify(source)}` : `a buffer of ${source.length} bytes`;
+  const raw = await decodeRaw(source, maxPixels, what);
+  return raw.channels === 3 ? raw : rawToRgb(raw, maxPixels);
 }
 
 /**
@@ -367,8 +381,32 @@ async function prepareInto(input: ImageInput, o: ResolvedOptions, out: Float32Ar
     out.set(input, offset);
     return out;
   }
-  const pixels = await decodePixels(input, o.maxPixels);
-  return pixelsToTensor(pixels, o.resolution, o.preprocess, out, offset);
+  const target = out ?? new Float32Array(size);
+  const pixels = await decodeForStage(input, o);
+  await resizeIntoNative(pixels, o.resolution, o.preprocess, CENTER_CROP_FRACTION, target, offset);
+  return target;
+}
+
+/** decodePixels for the resize stage: shrinks large JPEGs (o.decode) and keeps grey/RGBA as they are. */
+async function decodeForStage(input: ImageInput, o: ResolvedOptions): Promise<StagePixels> {
+  if (isRawPixels(input) || input instanceof Float32Array) return { ...(await decodePixels(input, o.maxPixels)), channels: 3 };
+  let bytes: Buffer;
+  let what: string;
+  if (typeof input === 'string') {
+    const file = await bytesFromPath(input);
+    what = `the file ${JSON.stringify(file)}`;
+    if (o.decode === 'full') return decodeRaw(file, o.maxPixels, what);
+    try {
+      bytes = await fsp.readFile(file);
+    } catch (err) {
+      return fail('ERR_INVALID_ARGUMENT', `no readable image file at ${JSON.stringify(file)}: ${(err as Error).message}`, err);
+    }
+  } else if (input instanceof Uint8Array) bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  else if (input instanceof ArrayBuffer) bytes = Buffer.from(input);
+  else return { ...(await decodePixels(input, o.maxPixels)), channels: 3 }; // not an image: decodePixels names what it got
+  if (bytes.length === 0) fail('ERR_INVALID_IMAGE', 'expected encoded image bytes, got an empty buffer');
+  what ??= `a buffer of ${bytes.length} bytes`;
+  return decodeRaw(bytes, o.maxPixels, what, shrinkTarget(bytes, o.resolution, o.decode));
 }
 
 /**

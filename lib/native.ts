@@ -58,6 +58,11 @@ export interface NativeLayer {
 export interface NativeAddon {
   Model: new (arch: NativeArch, tensors: Float32Array[], options: NativeModelOptions) => NativeModel;
   specLayers(arch: NativeArch): NativeLayer[];
+  /** TF bilinear resize + normalise of 8-bit pixels into out[outOffset…] (native/image/resize.cc), on libuv's pool. */
+  resizeInto(src: Uint8Array, height: number, width: number, channels: number, crop: [number, number, number, number],
+    outHeight: number, outWidth: number, mode: 'tfjs' | 'center-crop', out: Float32Array, outOffset: number): Promise<void>;
+  resizeIntoSync(src: Uint8Array, height: number, width: number, channels: number, crop: [number, number, number, number],
+    outHeight: number, outWidth: number, mode: 'tfjs' | 'center-crop', out: Float32Array, outOffset: number): void;
   info(): {
     onednn: string; cpuRuntime: string; isa: number; isaName?: string;
     /** Per precision: '' where it runs on JIT kernels, else why it is refused. */
