@@ -19,6 +19,7 @@ import * as readline from 'readline';
 import { Minimatch } from 'minimatch';
 import { describe, fail, MobileNetError } from './errors';
 import { prepareImage, type Preprocess } from './image';
+import type { DecodeMode } from './image-stage';
 import { topK, type ClassScore } from './labels';
 import type { MobileNet } from './model';
 
@@ -47,6 +48,8 @@ export interface BatchOptions {
   /** Labels per image (default 5). */
   topk?: number;
   preprocess?: Preprocess;
+  /** 'auto' (default) or 'full' (PrepareOptions.decode); default: the model's. */
+  decode?: DecodeMode;
   /** Images decoded at once (default 4). */
   concurrency?: number;
   /** Most images per forward pass (default 16). */
@@ -380,7 +383,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
     for (let file = await nextPath(); file !== undefined; file = await nextPath()) {
       let tensor: Float32Array;
       try {
-        tensor = await prepareImage(file, { resolution: R, preprocess: opts.preprocess });
+        tensor = await prepareImage(file, { resolution: R, preprocess: opts.preprocess, decode: opts.decode ?? model.decode });
       } catch (e) {
         writeError(file, e);
         report();

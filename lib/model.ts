@@ -7,6 +7,7 @@ import { calibrationMaxima, readCalibration } from './calibration';
 import { describe, fail, MobileNetError } from './errors';
 import { findCachedModel, modelHome, OFFICIAL_ALPHAS, OFFICIAL_RESOLUTIONS } from './fetch';
 import { prepareBatch, type ImageInput, type Preprocess } from './image';
+import { checkDecodeMode, type DecodeMode } from './image-stage';
 import { labelsFor, topK, type ClassScore } from './labels';
 import { native, type NativeModel, type NativeOutput } from './native';
 import { buildLayers, cost, DEFAULT_ARCH, featureWidth, validateArch, weightedLayers, type ArchSpec, type ChannelRule, type Cost, type LayerSpec, type PaddingMode, type Variant } from './spec';
@@ -38,6 +39,8 @@ export interface LoadOptions {
   maxWaitMs?: number;
   /** Default preprocessing of classify/embed (default 'tfjs'). */
   preprocess?: Preprocess;
+  /** 'auto' (default) shrinks large JPEGs while decoding; 'full' decodes every pixel (lib/image-stage.ts). */
+  decode?: DecodeMode;
   /** Decompression-bomb guard for images, in pixels (default 100 M). */
   maxPixels?: number;
   /**
@@ -129,7 +132,7 @@ function numberOption(value: unknown, name: string, min: number, max: number): n
   return value as number;
 }
 
-const KNOWN_LOAD_OPTIONS = new Set(['weights', 'alpha', 'resolution', 'classes', 'seed', 'channelRule', 'padding', 'bnEpsilon', 'variant', 'threads', 'maxBatch', 'maxWaitMs', 'preprocess', 'maxPixels', 'precision', 'calibration', 'collectActivationStats']);
+const KNOWN_LOAD_OPTIONS = new Set(['weights', 'alpha', 'resolution', 'classes', 'seed', 'channelRule', 'padding', 'bnEpsilon', 'variant', 'threads', 'maxBatch', 'maxWaitMs', 'preprocess', 'decode', 'maxPixels', 'precision', 'calibration', 'collectActivationStats']);
 
 function checkPreprocess(p: unknown): Preprocess | undefined {
   if (p === undefined) return undefined;
@@ -228,6 +231,8 @@ export class MobileNet {
   private readonly imageSize: number;
   private readonly preprocess: Preprocess;
   private readonly maxPixels: number | undefined;
+  /** How classify/embed decode images (PrepareOptions.decode). */
+  readonly decode: DecodeMode;
   private labels: string[] | undefined;
   /** The numeric mode this model runs in. */
   readonly precision: Precision;
@@ -243,6 +248,7 @@ export class MobileNet {
     this.imageSize = this.arch.resolution * this.arch.resolution * 3;
     this.preprocess = opts.preprocess ?? 'tfjs';
     this.maxPixels = opts.maxPixels;
+    this.decode = checkDecodeMode(opts.decode);
     const tensors = expectedTensors(weightedLayers(this.arch)).map(({ name }) => weights.tensors.get(name) as Float32Array);
     const a = this.arch;
     this.precision = opts.precision ?? 'fp32';
@@ -280,6 +286,7 @@ export class MobileNet {
     numberOption(options.maxWaitMs, 'maxWaitMs', 0, 1000);
     numberOption(options.maxPixels, 'maxPixels', 1, Number.MAX_SAFE_INTEGER);
     checkPreprocess(options.preprocess);
+    checkDecodeMode(options.decode);
     const p = options.precision;
     check(p === undefined || p === 'fp32' || p === 'bf16' || p === 'int8', 'ERR_INVALID_ARGUMENT', `precision must be 'fp32', 'bf16' or 'int8', got ${describe(p)}`);
     check(options.calibration === undefined || p === 'int8', 'ERR_INVALID_ARGUMENT', `calibration applies to precision 'int8' only, got precision ${describe(p ?? 'fp32')}`);
@@ -367,7 +374,7 @@ export class MobileNet {
 
   private async prepareAndRun(inputs: ImageInput[], preprocess: Preprocess | undefined, output: NativeOutput): Promise<Float32Array> {
     check(inputs.length > 0, 'ERR_INVALID_ARGUMENT', 'expected at least one image, got an empty array');
-    const tensor = await prepareBatch(inputs, { resolution: this.arch.resolution, preprocess: preprocess ?? this.preprocess, maxPixels: this.maxPixels });
+    const tensor = await prepareBatch(inputs, { resolution: this.arch.resolution, preprocess: preprocess ?? this.preprocess, maxPixels: this.maxPixels, decode: this.decode });
     return this.run(this.engine(), tensor, inputs.length, output);
   }
 
