@@ -420,6 +420,18 @@ export async function prepareImage(input: ImageInput, opts?: PrepareOptions): Pr
 }
 
 /**
+ * One image written into `out` at `offset` (R·R·3 floats), e.g. a row of a batch's input buffer:
+ * the decode + resize stage with no copy. Rejects like prepareImage; `out` is then partly written.
+ */
+export async function prepareImageInto(input: ImageInput, out: Float32Array, offset: number, opts?: PrepareOptions): Promise<void> {
+  const o = resolveOptions(opts);
+  if (!(out instanceof Float32Array) || !Number.isSafeInteger(offset) || offset < 0 || offset + o.resolution * o.resolution * 3 > out.length) {
+    fail('ERR_SHAPE', `prepareImageInto: out must be a Float32Array with room for ${o.resolution}·${o.resolution}·3 floats at offset ${describe(offset)}`);
+  }
+  await prepareInto(input, o, out, offset);
+}
+
+/**
  * Several images → one Float32Array [n, R, R, 3]. Decoding runs in parallel on sharp's (libuv)
  * threads, a few images at a time so that a large batch does not hold every decoded image at once.
  * If any image fails, the promise rejects (after in-flight work settles) with that image's error
