@@ -131,16 +131,17 @@ describe('image stage: shrink-on-decode', function () {
   });
 
   it(`shrinks only JPEGs whose shorter side is at least ${SHRINK_MIN_SIDE_FACTOR}·R, and never with decode 'full'`, () => {
-    expect(shrinkTarget(big, 224, 'auto')).to.equal(448); // 1400 ≥ 1344
-    expect(shrinkTarget(big, 240, 'auto')).to.equal(undefined); // 1400 < 1440
-    expect(shrinkTarget(big, 224, 'full')).to.equal(undefined);
+    expect(shrinkTarget(big, 96, 'auto')).to.equal(384); // 1400 ≥ 12·96 = 1152: kept at 4·96
+    expect(shrinkTarget(big, 120, 'auto')).to.equal(undefined); // 1400 < 1440
+    expect(shrinkTarget(big, 96, 'full')).to.equal(undefined);
+    expect(shrinkTarget(fs.readFileSync(demoPath('chelsea.png')), 16, 'auto')).to.equal(undefined);
   });
 
   it("'auto' on a large JPEG stays close to 'full' (not equal: it was shrunk); on a small one it is identical", async () => {
     const file = path.join(dir, 'big.jpg');
     fs.writeFileSync(file, big);
-    const auto = await prepareImage(file);
-    const full = await prepareImage(file, { decode: 'full' });
+    const auto = await prepareImage(file, { resolution: 96 });
+    const full = await prepareImage(file, { resolution: 96, decode: 'full' });
     const diff = maxAbsDiff(auto, full);
     expect(diff, 'the shrunk path decodes differently').to.be.greaterThan(0);
     let sum = 0;
