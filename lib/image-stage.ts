@@ -13,6 +13,7 @@
 import { fail } from './errors';
 import { native } from './native';
 import type { Preprocess } from './image';
+import { centralCropBox } from './image-resize';
 
 export type DecodeMode = 'auto' | 'full';
 
@@ -73,12 +74,10 @@ export interface StagePixels {
   channels: 1 | 3 | 4;
 }
 
-/** TF `central_crop` box, as lib/image.ts centralCropBox (duplicated here to keep the import one-way). */
 function cropFor(p: StagePixels, preprocess: Preprocess, fraction: number): [number, number, number, number] {
   if (preprocess === 'tfjs') return [0, 0, p.height, p.width];
-  const top = Math.trunc((p.height - p.height * fraction) / 2);
-  const left = Math.trunc((p.width - p.width * fraction) / 2);
-  return [top, left, p.height - 2 * top, p.width - 2 * left];
+  const box = centralCropBox(p.height, p.width, fraction);
+  return [box.top, box.left, box.height, box.width];
 }
 
 /** Resize + normalise on libuv's pool into `out` at `offset` (R·R·3 floats); resolves when written. */
