@@ -9,6 +9,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { describe, fail } from './errors';
+import { LIMITS } from './limits';
+import * as v from './validate';
 import type { Preprocess } from './image';
 import type { MobileNet } from './model';
 
@@ -65,14 +67,9 @@ export function readLabelledFolder(folder: string): LabelledImage[] {
 
 /** Runs `model.classify` over the labelled folder in chunks and counts top-1 / top-5 hits. */
 export async function evaluateAccuracy(model: MobileNet, folder: string, options: AccuracyOptions = {}): Promise<AccuracyResult> {
-  const preprocess = options.preprocess ?? 'tfjs';
-  if (preprocess !== 'tfjs' && preprocess !== 'center-crop')
-    fail('ERR_INVALID_ARGUMENT', `preprocess must be 'tfjs' or 'center-crop', got ${describe(preprocess)}`);
-  const chunk = options.chunk ?? 16;
-  if (!Number.isInteger(chunk) || chunk < 1 || chunk > 1024)
-    fail('ERR_INVALID_ARGUMENT', `chunk must be an integer from 1 to 1024, got ${describe(chunk)}`);
-  if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1))
-    fail('ERR_INVALID_ARGUMENT', `limit must be a positive integer, got ${describe(options.limit)}`);
+  const preprocess = v.preprocess(options.preprocess ?? 'tfjs');
+  const chunk = v.int(options.chunk ?? 16, 'chunk', 1, LIMITS.maxBatch);
+  v.optional(options.limit, (l) => v.int(l, 'limit', 1));
   const images = readLabelledFolder(folder).slice(0, options.limit);
   const topk = Math.min(5, model.arch.classes);
   let correct1 = 0;

@@ -18,6 +18,8 @@ import * as path from 'path';
 import * as readline from 'readline';
 import { Minimatch } from 'minimatch';
 import { describe, fail, MobileNetError } from './errors';
+import { LIMITS } from './limits';
+import * as v from './validate';
 import { BatchSlots } from './batch-slots';
 import { prepareImageInto, type Preprocess } from './image';
 import type { DecodeMode } from './image-stage';
@@ -277,11 +279,11 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
   const embed = opts.embed === true;
   const classes = model.arch.classes;
   const topk = opts.topk ?? 5;
-  if (!Number.isInteger(topk) || topk < 1 || topk > classes) fail('ERR_INVALID_ARGUMENT', `topk must be an integer from 1 to ${classes}, got ${describe(topk)}`);
+  v.int(topk, 'topk', 1, classes);
   const concurrency = opts.concurrency ?? 4;
   const batchSize = opts.batchSize ?? 16;
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) fail('ERR_INVALID_ARGUMENT', `concurrency must be an integer from 1 to 256, got ${describe(concurrency)}`);
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1024) fail('ERR_INVALID_ARGUMENT', `batch size must be an integer from 1 to 1024, got ${describe(batchSize)}`);
+  v.int(concurrency, 'concurrency', 1, 256);
+  v.int(batchSize, 'batch size', 1, LIMITS.maxBatch);
   const warn = opts.onWarning ?? (() => undefined);
   const width = model.featureWidth;
   const R = model.arch.resolution;
@@ -370,10 +372,10 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
   };
   const inference = async (): Promise<void> => {
     for (let b = await slots.next(); b !== undefined; b = await slots.next()) {
-      // Every forward pass has the same batch size (rows past the last image are ignored): the engine
-      // keeps working memory per batch size, so varying sizes would grow RSS by tens of MB each.
+      // The executor pads and splits passes into the few batch sizes it keeps plans for.
+      const n = b.files.length;
       try {
-        const result = await model.infer(b.data, [batchSize, R, R, 3], { output: embed ? 'embedding' : 'probabilities' });
+        const result = await model.infer(b.data.subarray(0, n * R * R * 3), [n, R, R, 3], { output: embed ? 'embedding' : 'probabilities' });
         b.files.forEach((file, i) => {
           if (!b.ok[i]) return;
           if (embed) writeEmbedding(file, result.subarray(i * width, (i + 1) * width));

@@ -28,6 +28,8 @@ import sharp from 'sharp';
 import { describe, fail, MobileNetError } from './errors';
 import { checkDecodeMode, resizeIntoNative, shrinkTarget, type DecodeMode, type StagePixels } from './image-stage';
 import { CENTER_CROP_FRACTION } from './image-resize';
+import { LIMITS } from './limits';
+import * as v from './validate';
 
 export { CENTER_CROP_FRACTION, centralCropBox, pixelsToTensor, resizeBilinear, type CropBox } from './image-resize';
 
@@ -72,7 +74,7 @@ export interface DecodedPixels {
 export const DEFAULT_RESOLUTION = 224;
 export const DEFAULT_MAX_PIXELS = 100_000_000;
 /** Larger outputs would be tens of megabytes per image and no MobileNet is trained for them. */
-const MAX_RESOLUTION = 4096;
+const MAX_RESOLUTION = LIMITS.resolution.max;
 
 interface ResolvedOptions {
   resolution: number;
@@ -87,18 +89,9 @@ function resolveOptions(opts: unknown): ResolvedOptions {
     fail('ERR_INVALID_ARGUMENT', `image options must be an object, got ${describe(opts)}`);
   }
   const o = opts as PrepareOptions;
-  const resolution = o.resolution ?? DEFAULT_RESOLUTION;
-  if (typeof resolution !== 'number' || !Number.isInteger(resolution) || resolution < 1 || resolution > MAX_RESOLUTION) {
-    fail('ERR_INVALID_ARGUMENT', `resolution must be an integer from 1 to ${MAX_RESOLUTION}, got ${describe(resolution)}`);
-  }
-  const preprocess = o.preprocess ?? 'tfjs';
-  if (preprocess !== 'tfjs' && preprocess !== 'center-crop') {
-    fail('ERR_INVALID_ARGUMENT', `preprocess must be 'tfjs' or 'center-crop', got ${describe(preprocess)}`);
-  }
-  const maxPixels = o.maxPixels ?? DEFAULT_MAX_PIXELS;
-  if (typeof maxPixels !== 'number' || !Number.isSafeInteger(maxPixels) || maxPixels < 1) {
-    fail('ERR_INVALID_ARGUMENT', `maxPixels must be a positive integer, got ${describe(maxPixels)}`);
-  }
+  const resolution = v.int(o.resolution ?? DEFAULT_RESOLUTION, 'resolution', 1, MAX_RESOLUTION);
+  const preprocess = v.preprocess(o.preprocess ?? 'tfjs');
+  const maxPixels = v.int(o.maxPixels ?? DEFAULT_MAX_PIXELS, 'maxPixels', 1);
   return { resolution, preprocess, maxPixels, decode: checkDecodeMode(o.decode) };
 }
 

@@ -3,6 +3,7 @@ import { MobileNet, type LoadOptions } from './model';
 
 export { MobileNet, BUNDLED_WEIGHTS, summarize } from './model';
 export type { LoadOptions, InferOptions, ClassifyOptions, OutputKind, SummaryRow, Precision, ProfileOptions, LayerProfile, ModelProfile } from './model';
+export type { EngineOptions, WaitPolicy } from './engine-options';
 export { MobileNetError } from './errors';
 export type { ErrorCode } from './errors';
 export { buildLayers, cost, featureWidth, DEFAULT_ARCH } from './spec';

@@ -11,6 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { describe, fail } from './errors';
+import { int } from './validate';
 
 const LABELS_RELATIVE_PATH = path.join('assets', 'labels', 'imagenet_simple_labels.json');
 const IMAGENET_CLASSES = 1000;
@@ -58,9 +59,7 @@ function loadImagenet(): readonly string[] {
 }
 
 function checkClassCount(classes: unknown): asserts classes is number {
-  if (typeof classes !== 'number' || !Number.isInteger(classes) || classes < 1) {
-    fail('ERR_INVALID_ARGUMENT', `classes must be a positive integer, got ${describe(classes)}`);
-  }
+  int(classes, 'classes', 1);
 }
 
 function labelsShared(classes: number): readonly string[] {

@@ -4,17 +4,23 @@
  */
 import * as path from 'path';
 import { calibrationMaxima, readCalibration } from './calibration';
+import { checkEngineOptions, type EngineOptions } from './engine-options';
 import { describe, fail, MobileNetError } from './errors';
 import { findCachedModel, modelHome, OFFICIAL_ALPHAS, OFFICIAL_RESOLUTIONS } from './fetch';
 import { prepareBatch, type ImageInput, type Preprocess } from './image';
 import { checkDecodeMode, type DecodeMode } from './image-stage';
 import { labelsFor, topK, type ClassScore } from './labels';
-import { native, type NativeModel, type NativeOutput } from './native';
-import { buildLayers, cost, DEFAULT_ARCH, featureWidth, validateArch, weightedLayers, type ArchSpec, type ChannelRule, type Cost, type LayerSpec, type PaddingMode, type Variant } from './spec';
+import { LIMITS, NATIVE_LIMITS } from './limits';
+import { native, type NativeModel } from './native';
+import { buildLayers, cost, DEFAULT_ARCH, featureWidth, summarize, validateArch, weightedLayers, type ArchSpec, type ChannelRule, type Cost, type PaddingMode, type SummaryRow, type Variant } from './spec';
+
+export { summarize, type SummaryRow } from './spec';
 import { loadWeights, randomWeights } from './weights';
 import { expectedTensors, type ModelWeights } from './weights/types';
+import * as v from './validate';
 
-export type OutputKind = 'probabilities' | 'logits' | 'embedding';
+export const OUTPUT_KINDS = ['probabilities', 'logits', 'embedding'] as const;
+export type OutputKind = (typeof OUTPUT_KINDS)[number];
 
 export interface LoadOptions {
   /** A weight file or directory (TF.js model.json, TF-slim .pb, .safetensors), 'random', or a ModelWeights object. Default: the bundled α=0.25/224 TF.js model. */
@@ -53,9 +59,12 @@ export interface LoadOptions {
   calibration?: string;
   /** Record each conv layer's largest output (fp32 only), read by activationMaxima(); used by `mobilenet quantize`. */
   collectActivationStats?: boolean;
+  /** Engine tuning (layouts, fusion, huge pages, OpenMP wait policy); the defaults are the measured best per CPU. */
+  engine?: EngineOptions;
 }
 
-export type Precision = 'fp32' | 'bf16' | 'int8';
+export const PRECISIONS = ['fp32', 'bf16', 'int8'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 
 export interface ProfileOptions {
   /** Images per forward pass (default 1). */
@@ -100,45 +109,10 @@ export interface ClassifyOptions {
   preprocess?: Preprocess;
 }
 
-export interface SummaryRow {
-  name: string;
-  /** Table 1 "Type / Stride", e.g. "Conv dw / s2". */
-  type: string;
-  /** Table 1 "Filter Shape", e.g. "3 × 3 × 32 dw". */
-  filter: string;
-  input: [number, number, number];
-  output: [number, number, number];
-  macs: number;
-  params: number;
-}
 
 export const BUNDLED_WEIGHTS = path.resolve(__dirname, '..', '..', 'weights', 'mobilenet_v1_0.25_224', 'model.json');
 
-function check(cond: boolean, code: 'ERR_INVALID_ARGUMENT' | 'ERR_SHAPE' | 'ERR_DTYPE', message: string): void {
-  if (!cond) throw new MobileNetError(code, message);
-}
-
-function intOption(value: unknown, name: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  check(typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max, 'ERR_INVALID_ARGUMENT',
-    `${name} must be an integer from ${min} to ${max}, got ${describe(value)}`);
-  return value as number;
-}
-
-function numberOption(value: unknown, name: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  check(typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max, 'ERR_INVALID_ARGUMENT',
-    `${name} must be a number from ${min} to ${max}, got ${describe(value)}`);
-  return value as number;
-}
-
-const KNOWN_LOAD_OPTIONS = new Set(['weights', 'alpha', 'resolution', 'classes', 'seed', 'channelRule', 'padding', 'bnEpsilon', 'variant', 'threads', 'maxBatch', 'maxWaitMs', 'preprocess', 'decode', 'maxPixels', 'precision', 'calibration', 'collectActivationStats']);
-
-function checkPreprocess(p: unknown): Preprocess | undefined {
-  if (p === undefined) return undefined;
-  check(p === 'tfjs' || p === 'center-crop', 'ERR_INVALID_ARGUMENT', `preprocess must be 'tfjs' or 'center-crop', got ${describe(p)}`);
-  return p as Preprocess;
-}
+const KNOWN_LOAD_OPTIONS = new Set(['weights', 'alpha', 'resolution', 'classes', 'seed', 'channelRule', 'padding', 'bnEpsilon', 'variant', 'threads', 'maxBatch', 'maxWaitMs', 'preprocess', 'decode', 'maxPixels', 'precision', 'calibration', 'collectActivationStats', 'engine']);
 
 /** Checks a ModelWeights object (from any loader or from the caller) against its architecture. */
 export function checkWeights(w: ModelWeights): void {
@@ -253,7 +227,8 @@ export class MobileNet {
     const a = this.arch;
     this.precision = opts.precision ?? 'fp32';
     this.quantization = this.precision === 'int8' ? (activationMax ? 'calibration' : 'relu6') : undefined;
-    const addon = native();
+    const engine = opts.engine ?? {};
+    const addon = native(engine.waitPolicy);
     const info = addon.info();
     const support = info.precisionUnsupported;
     if (this.precision !== 'fp32' && !support)
@@ -267,37 +242,37 @@ export class MobileNet {
       {
         threads: opts.threads ?? 0, maxBatch: opts.maxBatch ?? 32, maxWaitUs: Math.round((opts.maxWaitMs ?? 0) * 1000),
         precision: this.precision, activationMax, collectStats: opts.collectActivationStats === true,
+        limits: NATIVE_LIMITS,
+        engine: { layout: engine.layout, fuseDepthwise: engine.fuseDepthwise === 'auto' ? undefined : engine.fuseDepthwise, nhwcMaxBatch: engine.nhwcMaxBatch, hugePages: engine.hugePages },
       },
     );
   }
 
   /** Loads weights and builds the native engine. See LoadOptions. */
   static async load(options: LoadOptions = {}): Promise<MobileNet> {
-    check(options !== null && typeof options === 'object' && !Array.isArray(options), 'ERR_INVALID_ARGUMENT', `load() options must be an object, got ${describe(options)}`);
-    for (const key of Object.keys(options))
-      check(KNOWN_LOAD_OPTIONS.has(key), 'ERR_INVALID_ARGUMENT', `unknown load() option '${key}'; known: ${[...KNOWN_LOAD_OPTIONS].join(', ')}`);
-    numberOption(options.alpha, 'alpha', Number.MIN_VALUE, 1);
-    intOption(options.resolution, 'resolution', 32, 4096);
-    intOption(options.classes, 'classes', 1, 100000);
-    intOption(options.seed, 'seed', 0, 2 ** 32 - 1);
-    numberOption(options.bnEpsilon, 'bnEpsilon', 0, 1);
-    intOption(options.threads, 'threads', 1, 1024);
-    intOption(options.maxBatch, 'maxBatch', 1, 1024);
-    numberOption(options.maxWaitMs, 'maxWaitMs', 0, 1000);
-    numberOption(options.maxPixels, 'maxPixels', 1, Number.MAX_SAFE_INTEGER);
-    checkPreprocess(options.preprocess);
+    v.knownKeys(v.plainObject(options, 'load() options'), 'load() option', KNOWN_LOAD_OPTIONS);
+    v.optional(options.alpha, (a) => v.number(a, 'alpha', 0, 1, true));
+    v.optional(options.resolution, (r) => v.int(r, 'resolution', LIMITS.resolution.min, LIMITS.resolution.max));
+    v.optional(options.classes, (c) => v.int(c, 'classes', 1, LIMITS.classes));
+    v.optional(options.seed, (x) => v.int(x, 'seed', 0, 2 ** 32 - 1));
+    v.optional(options.bnEpsilon, (e) => v.number(e, 'bnEpsilon', 0, 1));
+    v.optional(options.threads, (t) => v.int(t, 'threads', 1, LIMITS.threads));
+    v.optional(options.maxBatch, (b) => v.int(b, 'maxBatch', 1, LIMITS.maxBatch));
+    v.optional(options.maxWaitMs, (w) => v.number(w, 'maxWaitMs', 0, LIMITS.maxWaitMs));
+    v.optional(options.maxPixels, (m) => v.number(m, 'maxPixels', 1, Number.MAX_SAFE_INTEGER));
+    v.optional(options.preprocess, (x) => v.preprocess(x));
     checkDecodeMode(options.decode);
-    const p = options.precision;
-    check(p === undefined || p === 'fp32' || p === 'bf16' || p === 'int8', 'ERR_INVALID_ARGUMENT', `precision must be 'fp32', 'bf16' or 'int8', got ${describe(p)}`);
-    check(options.calibration === undefined || p === 'int8', 'ERR_INVALID_ARGUMENT', `calibration applies to precision 'int8' only, got precision ${describe(p ?? 'fp32')}`);
-    check(!options.collectActivationStats || (p ?? 'fp32') === 'fp32', 'ERR_INVALID_ARGUMENT', `collectActivationStats needs precision 'fp32', got ${describe(p)}`);
+    checkEngineOptions(options.engine);
+    const p = v.optional(options.precision, (x) => v.oneOf(x, 'precision', PRECISIONS));
+    if (options.calibration !== undefined && p !== 'int8') v.invalid("precision 'int8' with calibration", 'precision', p ?? 'fp32');
+    if (options.collectActivationStats && (p ?? 'fp32') !== 'fp32') v.invalid("precision 'fp32' with collectActivationStats", 'precision', p);
     const calibration = options.calibration === undefined ? undefined : readCalibration(options.calibration);
     const weights = await resolveWeights(options);
     checkWeights(weights);
     return new MobileNet(weights, options, calibration && calibrationMaxima(calibration, weights, options.calibration));
   }
 
-  private engine(): NativeModel {
+  private handle(): NativeModel {
     if (!this.nativeModel) throw new MobileNetError('ERR_DISPOSED', 'this model has been disposed; load() a new one');
     return this.nativeModel;
   }
@@ -307,53 +282,48 @@ export class MobileNet {
    * Returns n rows of probabilities (default), logits, or pooled features ('embedding').
    */
   async infer(tensor: Float32Array, shape: readonly number[], options: InferOptions = {}): Promise<Float32Array> {
-    const engine = this.engine();
+    const handle = this.handle();
     const R = this.arch.resolution;
     if (!(tensor instanceof Float32Array)) {
       throw new MobileNetError(ArrayBuffer.isView(tensor) ? 'ERR_DTYPE' : 'ERR_INVALID_ARGUMENT', `infer() expects a Float32Array tensor, got ${describe(tensor)}`);
     }
-    // Messages are built only on failure. Formatting them on every call (JSON.stringify, join,
-    // describe) ran with caches cold from the pass before: the synchronous part of a batch-1 infer()
-    // took ~100 µs that way and ~85 µs this way (α=1/224, medians, 5 of 6 alternating process pairs).
+    // Messages are built only on failure: formatting them costs a batch-1 call (docs/engine-notes.md).
     if (!(Array.isArray(shape) && shape.length === 4 && shape.every((d) => Number.isInteger(d) && d > 0)))
       fail('ERR_SHAPE', `shape must be [n, ${R}, ${R}, 3] with positive integers, got ${JSON.stringify(shape)}`);
     const [n, h, w, c] = shape;
     if (h !== R || w !== R || c !== 3) fail('ERR_SHAPE', `this model takes [n, ${R}, ${R}, 3] (NHWC, RGB), got [${shape.join(', ')}]`);
-    if (n > 65536) fail('ERR_SHAPE', `batch ${n} is too large (at most 65536)`);
+    if (n > LIMITS.batch) fail('ERR_SHAPE', `batch ${n} is too large (at most ${LIMITS.batch})`);
     if (tensor.length !== n * this.imageSize)
       fail('ERR_SHAPE', `a tensor of shape [${shape.join(', ')}] has ${n * this.imageSize} values, got ${tensor.length}`);
-    if (options === null || typeof options !== 'object') fail('ERR_INVALID_ARGUMENT', `infer() options must be an object, got ${describe(options)}`);
-    const output = options.output ?? 'probabilities';
-    if (output !== 'probabilities' && output !== 'logits' && output !== 'embedding')
-      fail('ERR_INVALID_ARGUMENT', `output must be 'probabilities', 'logits' or 'embedding', got ${describe(output)}`);
-    return this.run(engine, tensor, n, output);
+    v.plainObject(options, 'infer() options');
+    const output = v.oneOf(options.output ?? 'probabilities', 'output', OUTPUT_KINDS);
+    return this.run(handle, tensor, n, output);
   }
 
-  private run(engine: NativeModel, tensor: Float32Array, n: number, output: NativeOutput): Promise<Float32Array> {
-    // Calls made in one synchronous run (a Promise.all over many images, a request burst) reach the
-    // executor together: it is held until the microtask after them, then merges them into batches.
-    // Without this the first call started alone at once and the rest trickled in behind it (64
-    // concurrent α=0.25 calls ran as ~50 passes). A lone call only waits for that microtask.
+  private run(handle: NativeModel, tensor: Float32Array, n: number, output: OutputKind): Promise<Float32Array> {
+    // The native executor owns batching; this only tells it where a synchronous burst of calls (a
+    // Promise.all, a request burst) ends, by holding it until the next microtask, so the burst is
+    // merged instead of its first call starting alone. A lone call waits only for that microtask.
     if (!this.holding) {
       this.holding = true;
-      engine.hold();
+      handle.hold();
       queueMicrotask(() => {
         this.holding = false;
-        engine.release();
+        handle.release();
       });
     }
-    return settled(engine.infer(tensor, n, output));
+    return settled(handle.infer(tensor, n, output));
   }
 
   /** Classifies one image (→ top-k list) or an array of images (→ one list each), run as one batch. */
   async classify(input: ImageInput, options?: ClassifyOptions): Promise<ClassScore[]>;
   async classify(input: readonly ImageInput[], options?: ClassifyOptions): Promise<ClassScore[][]>;
   async classify(input: ImageInput | readonly ImageInput[], options: ClassifyOptions = {}): Promise<ClassScore[] | ClassScore[][]> {
-    this.engine();
-    check(options !== null && typeof options === 'object', 'ERR_INVALID_ARGUMENT', `classify() options must be an object, got ${describe(options)}`);
-    const topk = intOption(options.topk, 'topk', 1, this.arch.classes) ?? 5;
+    this.handle();
+    v.plainObject(options, 'classify() options');
+    const topk = v.optional(options.topk, (k) => v.int(k, 'topk', 1, this.arch.classes)) ?? 5;
     const many = Array.isArray(input);
-    const probs = await this.prepareAndRun(many ? (input as ImageInput[]) : [input as ImageInput], checkPreprocess(options.preprocess), 'probabilities');
+    const probs = await this.prepareAndRun(many ? (input as ImageInput[]) : [input as ImageInput], v.optional(options.preprocess, (x) => v.preprocess(x)), 'probabilities');
     const classes = this.arch.classes;
     const rows = Array.from({ length: probs.length / classes }, (_, i) => topK(probs, i * classes, classes, topk));
     return many ? rows : rows[0];
@@ -363,19 +333,19 @@ export class MobileNet {
   async embed(input: ImageInput, options?: { preprocess?: Preprocess }): Promise<Float32Array>;
   async embed(input: readonly ImageInput[], options?: { preprocess?: Preprocess }): Promise<Float32Array[]>;
   async embed(input: ImageInput | readonly ImageInput[], options: { preprocess?: Preprocess } = {}): Promise<Float32Array | Float32Array[]> {
-    this.engine();
-    check(options !== null && typeof options === 'object', 'ERR_INVALID_ARGUMENT', `embed() options must be an object, got ${describe(options)}`);
+    this.handle();
+    v.plainObject(options, 'embed() options');
     const many = Array.isArray(input);
-    const features = await this.prepareAndRun(many ? (input as ImageInput[]) : [input as ImageInput], checkPreprocess(options.preprocess), 'embedding');
+    const features = await this.prepareAndRun(many ? (input as ImageInput[]) : [input as ImageInput], v.optional(options.preprocess, (x) => v.preprocess(x)), 'embedding');
     const width = this.featureWidth;
     const rows = Array.from({ length: features.length / width }, (_, i) => features.slice(i * width, (i + 1) * width));
     return many ? rows : rows[0];
   }
 
-  private async prepareAndRun(inputs: ImageInput[], preprocess: Preprocess | undefined, output: NativeOutput): Promise<Float32Array> {
-    check(inputs.length > 0, 'ERR_INVALID_ARGUMENT', 'expected at least one image, got an empty array');
+  private async prepareAndRun(inputs: ImageInput[], preprocess: Preprocess | undefined, output: OutputKind): Promise<Float32Array> {
+    if (inputs.length === 0) v.invalid('at least one image', 'images', inputs);
     const tensor = await prepareBatch(inputs, { resolution: this.arch.resolution, preprocess: preprocess ?? this.preprocess, maxPixels: this.maxPixels, decode: this.decode });
-    return this.run(this.engine(), tensor, inputs.length, output);
+    return this.run(this.handle(), tensor, inputs.length, output);
   }
 
   /** Width of the pooled feature vector that embed() returns. */
@@ -401,7 +371,7 @@ export class MobileNet {
 
   /** Largest output of each conv layer over every image run so far (load with collectActivationStats). */
   activationMaxima(): Float32Array {
-    return this.engine().activationMax();
+    return this.handle().activationMax();
   }
 
   /**
@@ -410,11 +380,11 @@ export class MobileNet {
    * oneDNN implementation that ran ("jit_1x1:avx2", "ref:any", ...).
    */
   async profile(options: ProfileOptions = {}): Promise<ModelProfile> {
-    const engine = this.engine();
-    check(options !== null && typeof options === 'object', 'ERR_INVALID_ARGUMENT', `profile() options must be an object, got ${describe(options)}`);
-    const batch = intOption(options.batch, 'batch', 1, 1024) ?? 1;
-    const runs = intOption(options.runs, 'runs', 1, 10000) ?? 10;
-    const p = await settled(engine.profile(batch, runs));
+    const handle = this.handle();
+    v.plainObject(options, 'profile() options');
+    const batch = v.optional(options.batch, (b) => v.int(b, 'batch', 1, LIMITS.profileBatch)) ?? 1;
+    const runs = v.optional(options.runs, (r) => v.int(r, 'runs', 1, LIMITS.profileRuns)) ?? 10;
+    const p = await settled(handle.profile(batch, runs));
     const totalMs = p.layers.reduce((s, l) => s + l.ms, 0);
     const macs = p.layers.reduce((s, l) => s + l.macs, 0);
     return { batch, runs, layers: p.layers, totalMs, forwardMs: p.forwardMs, macs };
@@ -422,7 +392,7 @@ export class MobileNet {
 
   /** Executor counters: forward passes, images, merged calls, queue depth. */
   stats(): ReturnType<NativeModel['stats']> {
-    return this.engine().stats();
+    return this.handle().stats();
   }
 
   get disposed(): boolean {
@@ -434,19 +404,4 @@ export class MobileNet {
     this.nativeModel?.dispose();
     this.nativeModel = undefined;
   }
-}
-
-const TYPE_NAMES: Record<string, string> = { conv: 'Conv', dw: 'Conv dw', pw: 'Conv', pool: 'Avg Pool', fc: 'FC', softmax: 'Softmax' };
-
-export function summarize(layers: LayerSpec[]): SummaryRow[] {
-  return layers.map((l) => {
-    let filter: string;
-    if (l.type === 'dw') filter = `${l.kernel} × ${l.kernel} × ${l.inChannels} dw`;
-    else if (l.type === 'conv' || l.type === 'pw') filter = `${l.kernel} × ${l.kernel} × ${l.inChannels} × ${l.outChannels}`;
-    else if (l.type === 'pool') filter = `Pool ${l.kernel} × ${l.kernel}`;
-    else if (l.type === 'fc') filter = `${l.inChannels} × ${l.outChannels}`;
-    else filter = 'Classifier';
-    const stride = l.type === 'conv' || l.type === 'dw' || l.type === 'pw' ? ` / s${l.stride}` : l.type === 'pool' ? ' / s1' : ' / s1';
-    return { name: l.name, type: TYPE_NAMES[l.type] + stride, filter, input: l.inputShape, output: l.outputShape, macs: l.macs, params: l.params };
-  });
 }

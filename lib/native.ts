@@ -2,22 +2,13 @@
 import bindings from 'bindings';
 import * as os from 'os';
 import * as path from 'path';
+import type { WaitPolicy } from './engine-options';
 import { MobileNetError } from './errors';
-
-export type NativeOutput = 'probabilities' | 'logits' | 'embedding';
-
-export interface NativeArch {
-  alpha: number;
-  resolution: number;
-  classes: number;
-  channelRule: string;
-  padding: string;
-  bnEpsilon: number;
-  variant: string;
-}
+import type { OutputKind } from './model';
+import type { ArchSpec } from './spec';
 
 export interface NativeModel {
-  infer(input: Float32Array, batch: number, output: NativeOutput): Promise<Float32Array>;
+  infer(input: Float32Array, batch: number, output: OutputKind): Promise<Float32Array>;
   /** Queued calls wait while the executor is held (counted); release() lets them run, merged. */
   hold(): void;
   release(): void;
@@ -48,6 +39,10 @@ export interface NativeModelOptions {
   collectStats?: boolean;
   /** Measurement only: build a precision even where it would fall to slow paths. */
   allowSlowPaths?: boolean;
+  /** The limits the addon checks calls against (lib/limits.ts). */
+  limits?: { batch: number; profileBatch: number; profileRuns: number };
+  /** EngineOptions less waitPolicy (applied when the addon loads), validated by lib/engine-options.ts. */
+  engine?: { layout?: string; fuseDepthwise?: boolean; nhwcMaxBatch?: number; hugePages?: boolean };
 }
 
 export interface NativeLayer {
@@ -56,8 +51,8 @@ export interface NativeLayer {
 }
 
 export interface NativeAddon {
-  Model: new (arch: NativeArch, tensors: Float32Array[], options: NativeModelOptions) => NativeModel;
-  specLayers(arch: NativeArch): NativeLayer[];
+  Model: new (arch: ArchSpec, tensors: Float32Array[], options: NativeModelOptions) => NativeModel;
+  specLayers(arch: ArchSpec): NativeLayer[];
   /** TF bilinear resize + normalise of 8-bit pixels into out[outOffset…] (native/image/resize.cc), on libuv's pool. */
   resizeInto(src: Uint8Array, height: number, width: number, channels: number, crop: [number, number, number, number],
     outHeight: number, outWidth: number, mode: 'tfjs' | 'center-crop', out: Float32Array, outOffset: number): Promise<void>;
@@ -72,25 +67,36 @@ export interface NativeAddon {
 }
 
 let addon: NativeAddon | undefined;
+let waitPolicyInEffect: 'active' | 'passive' | 'default' = 'default';
 
-export function native(): NativeAddon {
+/**
+ * libgomp's wait policy for `policy`. Spinning (libgomp's default, ~300 000 rounds at each barrier)
+ * wins with spare cores and collapses when they are oversubscribed, so 'auto' is passive only when
+ * the load average says so, and a user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins over 'auto'.
+ */
+function chooseWaitPolicy(policy: WaitPolicy): 'active' | 'passive' | 'default' {
+  if (policy !== 'auto') return policy;
+  if (process.env.OMP_WAIT_POLICY !== undefined || process.env.GOMP_SPINCOUNT !== undefined) return 'default';
+  return os.loadavg()[0] > 2 * os.availableParallelism() ? 'passive' : 'default';
+}
+
+/**
+ * The addon, loaded on first use. This is the one place that writes the process environment:
+ * libgomp reads OMP_WAIT_POLICY once, when the addon's libdnnl pulls it in, and OpenMP has no call
+ * that changes the wait policy afterwards, so `waitPolicy` is applied here, before the first load.
+ */
+export function native(waitPolicy: WaitPolicy = 'auto'): NativeAddon {
   if (!addon) {
-    // libgomp reads its wait policy once, when the addon's libdnnl pulls it in, so it is decided now.
-    // Its default (spin ~300 000 rounds at each barrier, then sleep) wins on a machine with spare
-    // cores: measured α=0.25/128 batch 1, 2 threads, 2 cores with ~1.5 cores of other load, medians
-    // of 6 alternating runs: 0.46 ms vs 1.02 ms with OMP_WAIT_POLICY=passive (α=1/224: no difference).
-    // Spinning collapses only when the cores are oversubscribed (8 jobs on 2 cores, α=0.25/128 batch
-    // 32: 56 img/s spinning vs 513 passive), so passive is chosen only when the load average says so.
-    // A user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT always wins.
-    const setPolicy = process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined &&
-      os.loadavg()[0] > 2 * os.availableParallelism();
-    if (setPolicy) process.env.OMP_WAIT_POLICY = 'passive';
+    const chosen = chooseWaitPolicy(waitPolicy);
+    const saved = process.env.OMP_WAIT_POLICY;
+    if (chosen !== 'default') process.env.OMP_WAIT_POLICY = chosen;
     try {
       // MOBILENET_NATIVE_PATH picks another build of the addon (e.g. build-asan/Release/mobilenet_native.node for `npm run test:asan`).
       const override = process.env.MOBILENET_NATIVE_PATH;
       addon = (override
         ? require(path.resolve(override)) // eslint-disable-line @typescript-eslint/no-require-imports
         : bindings({ bindings: 'mobilenet_native', module_root: path.resolve(__dirname, '..', '..') })) as NativeAddon;
+      waitPolicyInEffect = chosen;
     } catch (e) {
       throw new MobileNetError(
         'ERR_UNSUPPORTED',
@@ -99,8 +105,14 @@ export function native(): NativeAddon {
       );
     } finally {
       // Already read; child processes the user starts should not inherit our choice.
-      if (setPolicy) delete process.env.OMP_WAIT_POLICY;
+      if (chosen !== 'default') {
+        if (saved === undefined) delete process.env.OMP_WAIT_POLICY;
+        else process.env.OMP_WAIT_POLICY = saved;
+      }
     }
+  } else if (waitPolicy !== 'auto' && waitPolicy !== waitPolicyInEffect) {
+    throw new MobileNetError('ERR_UNSUPPORTED',
+      `engine.waitPolicy '${waitPolicy}' cannot take effect: OpenMP read its wait policy when the engine was first loaded in this process (${waitPolicyInEffect === 'default' ? 'its default or OMP_WAIT_POLICY' : `'${waitPolicyInEffect}'`})`);
   }
   return addon;
 }

@@ -2,7 +2,9 @@
  * Table 1 of the MobileNet v1 paper as data, for any width multiplier α and input resolution.
  * The native engine derives the same table in native/engine/spec.cc; a test keeps the two equal.
  */
-import { MobileNetError, describe } from './errors';
+import { MobileNetError } from './errors';
+import { LIMITS } from './limits';
+import { int, number, oneOf } from './validate';
 
 /** `keras`: int(α·d), as Keras / TF.js do. `slim`: max(int(α·d), 8), as TF-slim does. */
 export type ChannelRule = 'keras' | 'slim';
@@ -84,20 +86,13 @@ export function padding(size: number, kernel: number, stride: number, mode: Padd
 
 export function validateArch(spec: ArchSpec): void {
   const { alpha, resolution, classes, channelRule, padding: pad, bnEpsilon, variant } = spec;
-  if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha <= 0 || alpha > 1)
-    throw new MobileNetError('ERR_INVALID_ARGUMENT', `alpha must be a number in (0, 1], got ${describe(alpha)}`);
-  if (!Number.isInteger(resolution) || resolution < 32 || resolution > 4096)
-    throw new MobileNetError('ERR_INVALID_ARGUMENT', `resolution must be an integer from 32 to 4096, got ${describe(resolution)}`);
-  if (!Number.isInteger(classes) || classes < 1 || classes > 100000)
-    throw new MobileNetError('ERR_INVALID_ARGUMENT', `classes must be an integer from 1 to 100000, got ${describe(classes)}`);
-  if (channelRule !== 'keras' && channelRule !== 'slim')
-    throw new MobileNetError('ERR_INVALID_ARGUMENT', `channelRule must be 'keras' or 'slim', got ${describe(channelRule)}`);
-  if (pad !== 'same' && pad !== 'symmetric')
-    throw new MobileNetError('ERR_INVALID_ARGUMENT', `padding must be 'same' or 'symmetric', got ${describe(pad)}`);
-  if (typeof bnEpsilon !== 'number' || !Number.isFinite(bnEpsilon) || bnEpsilon < 0 || bnEpsilon > 1)
-    throw new MobileNetError('ERR_INVALID_ARGUMENT', `bnEpsilon must be a number in [0, 1], got ${describe(bnEpsilon)}`);
-  if (variant !== 'mobilenet' && variant !== 'full-conv' && variant !== 'shallow')
-    throw new MobileNetError('ERR_INVALID_ARGUMENT', `variant must be 'mobilenet', 'full-conv' or 'shallow', got ${describe(variant)}`);
+  number(alpha, 'alpha', 0, 1, true);
+  int(resolution, 'resolution', LIMITS.resolution.min, LIMITS.resolution.max);
+  int(classes, 'classes', 1, LIMITS.classes);
+  oneOf(channelRule, 'channelRule', ['keras', 'slim']);
+  oneOf(pad, 'padding', ['same', 'symmetric']);
+  number(bnEpsilon, 'bnEpsilon', 0, 1);
+  oneOf(variant, 'variant', ['mobilenet', 'full-conv', 'shallow']);
   if (channels(32, alpha, channelRule) < 1)
     throw new MobileNetError('ERR_INVALID_ARGUMENT', `alpha ${alpha} leaves the first layer with no channels under the '${channelRule}' rule (needs α ≥ 1/32)`);
 }
@@ -170,4 +165,31 @@ export function featureWidth(spec: ArchSpec): number {
 /** The layers that carry weights, in the order the native engine expects them. */
 export function weightedLayers(spec: ArchSpec): LayerSpec[] {
   return buildLayers(spec).filter((l) => l.type === 'conv' || l.type === 'dw' || l.type === 'pw' || l.type === 'fc');
+}
+
+export interface SummaryRow {
+  name: string;
+  /** Table 1 "Type / Stride", e.g. "Conv dw / s2". */
+  type: string;
+  /** Table 1 "Filter Shape", e.g. "3 × 3 × 32 dw". */
+  filter: string;
+  input: [number, number, number];
+  output: [number, number, number];
+  macs: number;
+  params: number;
+}
+
+const TYPE_NAMES: Record<string, string> = { conv: 'Conv', dw: 'Conv dw', pw: 'Conv', pool: 'Avg Pool', fc: 'FC', softmax: 'Softmax' };
+
+export function summarize(layers: LayerSpec[]): SummaryRow[] {
+  return layers.map((l) => {
+    let filter: string;
+    if (l.type === 'dw') filter = `${l.kernel} × ${l.kernel} × ${l.inChannels} dw`;
+    else if (l.type === 'conv' || l.type === 'pw') filter = `${l.kernel} × ${l.kernel} × ${l.inChannels} × ${l.outChannels}`;
+    else if (l.type === 'pool') filter = `Pool ${l.kernel} × ${l.kernel}`;
+    else if (l.type === 'fc') filter = `${l.inChannels} × ${l.outChannels}`;
+    else filter = 'Classifier';
+    const stride = l.type === 'conv' || l.type === 'dw' || l.type === 'pw' ? ` / s${l.stride}` : ' / s1';
+    return { name: l.name, type: TYPE_NAMES[l.type] + stride, filter, input: l.inputShape, output: l.outputShape, macs: l.macs, params: l.params };
+  });
 }

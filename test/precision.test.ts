@@ -20,7 +20,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { expect } from 'chai';
-import { load, randomWeights, type LoadOptions, type MobileNet } from '../lib';
+import { load, randomWeights, type EngineOptions, type LoadOptions, type MobileNet } from '../lib';
 import { readLabelledFolder } from '../lib/accuracy';
 import { convLayerNames, makeCalibration, readCalibration, saveCalibration } from '../lib/calibration';
 import { MobileNetError } from '../lib/errors';
@@ -28,7 +28,6 @@ import { prepareBatch } from '../lib/image';
 import { native } from '../lib/native';
 import type { ArchSpec } from '../lib/spec';
 import { quantize } from '../lib/cli/commands/quantize';
-import { loadWithEnv } from './helpers/env';
 import { DEMO_DIR as DEMO } from './helpers/images';
 import { requireData, SAMPLE_DIR as SAMPLE, SAMPLE_LABELS, skipBecause, tfjsModel as TFJS } from './helpers/data';
 
@@ -134,8 +133,8 @@ describe('precision: options and capability detection', function () {
     requirePrecision(this, 'int8');
     const w = randomWeights(arch(0.75, 128), 5);  // 5 of its 13 pairs fuse with a JIT kernel on AVX2
     const x = inputs(32, 128, 3);
-    const run = async (fusion: string | undefined) => {
-      const m = await loadWithEnv({ MOBILENET_DW_FUSION: fusion }, { weights: w, threads: 2, precision: 'int8' });  // unset: the default (int8: fuse)
+    const run = async (fuseDepthwise: boolean | undefined) => {
+      const m = await load({ weights: w, threads: 2, precision: 'int8', engine: { fuseDepthwise } });  // undefined: the default (int8: fuse)
       try {
         const fused = (await m.profile({ batch: 32, runs: 1 })).layers.filter((l) => l.kernel.startsWith('fused into')).length;
         return { logits: await m.infer(x, [32, 128, 128, 3], { output: 'logits' }), fused };
@@ -144,15 +143,15 @@ describe('precision: options and capability detection', function () {
       }
     };
     const on = await run(undefined);
-    const off = await run('0');
-    expect(off.fused, 'layers fused with MOBILENET_DW_FUSION=0').to.equal(0);
+    const off = await run(false);
+    expect(off.fused, 'layers fused with engine.fuseDepthwise false').to.equal(0);
     if (on.fused === 0) skipBecause(this, `oneDNN has no fused 1×1 + depthwise int8 kernel for these pairs on ${info.isaName}: nothing to compare`);
     console.log(`      ${on.fused} depthwise layers fused at batch 32`);
     expect(relMaxError(off.logits, on.logits)).to.equal(0);
   });
 });
 
-describe('fp32: 1×1 + depthwise fusion (on AVX-512 by default, MOBILENET_DW_FUSION=1 on AVX2)', function () {
+describe('fp32: 1×1 + depthwise fusion (on AVX-512 by default, engine.fuseDepthwise: true on AVX2)', function () {
   this.timeout(120000);
   // AVX2: batch 1 runs an nhwc plan (never fused: oneDNN 2.6 crashed on the fused nhwc kernel), batch
   // 32 a blocked one. AVX-512: both run nChw16c. Where the pairs have a JIT kernel they fuse; both
@@ -160,8 +159,8 @@ describe('fp32: 1×1 + depthwise fusion (on AVX-512 by default, MOBILENET_DW_FUS
   it('runs batch 1 and batch 32 with the logits of separate layers', async () => {
     const w = randomWeights(arch(1, 224), 4);
     const x = inputs(32, 224, 6);
-    const run = async (fusion: string) => {
-      const m = await loadWithEnv({ MOBILENET_DW_FUSION: fusion }, { weights: w, threads: 2 });
+    const run = async (fuseDepthwise: boolean) => {
+      const m = await load({ weights: w, threads: 2, engine: { fuseDepthwise } });
       try {
         return [await m.infer(x.subarray(0, 224 * 224 * 3), [1, 224, 224, 3], { output: 'logits' }),
           await m.infer(x, [32, 224, 224, 3], { output: 'logits' })];
@@ -169,20 +168,20 @@ describe('fp32: 1×1 + depthwise fusion (on AVX-512 by default, MOBILENET_DW_FUS
         m.dispose();
       }
     };
-    const off = await run('0');
-    const on = await run('1');
+    const off = await run(false);
+    const on = await run(true);
     expect(relMaxError(off[0], on[0]), 'batch 1').to.be.below(1e-5);
     expect(relMaxError(off[1], on[1]), 'batch 32').to.be.below(1e-5);
   });
 });
 
-describe('fp32 activation layouts (MOBILENET_LAYOUT)', function () {
+describe('fp32 activation layouts (engine.layout)', function () {
   this.timeout(120000);
   const avx512 = /avx512/.test(info.isaName ?? '');
   const w = randomWeights(arch(0.5, 160), 8);  // 16 channels from the first conv: nChw16c on AVX-512
   const x = inputs(3, 160, 9);
-  const run = async (layout: string | undefined) => {
-    const m = await loadWithEnv({ MOBILENET_LAYOUT: layout, MOBILENET_DW_FUSION: undefined }, { weights: w, threads: 2 });
+  const run = async (layout: EngineOptions['layout']) => {
+    const m = await load({ weights: w, threads: 2, engine: { layout } });
     try {
       const kernels = (await m.profile({ batch: 3, runs: 1 })).layers.map((l) => l.kernel);
       return { b1: await m.infer(x.subarray(0, 160 * 160 * 3), [1, 160, 160, 3], { output: 'logits' }),
@@ -195,7 +194,7 @@ describe('fp32 activation layouts (MOBILENET_LAYOUT)', function () {
   it('nhwc, any, nChw16c and the default give the same logits at batch 1 and 3', async () => {
     const base = await run('nhwc');
     expect(base.kernels.some((k) => k.startsWith('fused into')), 'nhwc plans never fuse').to.equal(false);
-    for (const layout of ['any', 'nChw16c', undefined]) {
+    for (const layout of ['any', 'nChw16c', 'auto', undefined] as const) {
       const r = await run(layout);
       expect(relMaxError(base.b1, r.b1), `${layout ?? 'default'} batch 1`).to.be.below(1e-5);
       expect(relMaxError(base.b3, r.b3), `${layout ?? 'default'} batch 3`).to.be.below(1e-5);
@@ -211,28 +210,41 @@ describe('fp32 activation layouts (MOBILENET_LAYOUT)', function () {
     } else expect(fused, kernels.join(', ')).to.equal(0);
   });
 
-  // Each switch's bad value fails the load instead of quietly meaning its default (MOBILENET_HUGE_PAGES=no
-  // used to mean "on", MOBILENET_NHWC_BATCH=4x meant 4); the model loads with a good value afterwards.
-  const bad: [string, string][] = [['MOBILENET_LAYOUT', 'nchw'], ['MOBILENET_HUGE_PAGES', 'no'], ['MOBILENET_DW_FUSION', 'yes'],
-    ['MOBILENET_NHWC_BATCH', '4x'], ['MOBILENET_NHWC_BATCH', '-1'], ['MOBILENET_NHWC_BATCH', '99999999999999999999']];
+  // Each bad value fails the load instead of quietly meaning its default; the model loads with a good value afterwards.
+  const bad: [string, unknown][] = [['layout', 'nchw'], ['hugePages', 'no'], ['hugePages', 0], ['fuseDepthwise', 'yes'], ['fuseDepthwise', 1],
+    ['nhwcMaxBatch', '4'], ['nhwcMaxBatch', 4.5], ['nhwcMaxBatch', -1], ['nhwcMaxBatch', 65537], ['waitPolicy', 'spin'], ['turbo', true]];
   for (const [name, value] of bad) {
-    it(`${name}=${value} fails the load with ERR_INVALID_ARGUMENT`, async () => {
+    it(`engine.${name} = ${JSON.stringify(value)} fails the load with ERR_INVALID_ARGUMENT`, async () => {
       let err: MobileNetError | undefined;
       try {
-        (await loadWithEnv({ [name]: value }, { weights: w, threads: 2 })).dispose();
+        (await load({ weights: w, threads: 2, engine: { [name]: value } as EngineOptions })).dispose();
       } catch (e) {
         err = e as MobileNetError;
       }
       expect(err?.code).to.equal('ERR_INVALID_ARGUMENT');
-      expect(err?.message).to.include(`${name} must be`).and.include(`'${value}'`);
+      expect(err?.message).to.include(name);
     });
   }
 
-  it('good switch values load (empty means unset)', async () => {
-    const m = await loadWithEnv({ MOBILENET_LAYOUT: '', MOBILENET_HUGE_PAGES: '0', MOBILENET_DW_FUSION: '1', MOBILENET_NHWC_BATCH: '4' }, { weights: w, threads: 2 });
+  it('engine: null fails the load with ERR_INVALID_ARGUMENT', async () => {
+    const err = await load({ weights: w, engine: null as unknown as EngineOptions }).then(() => undefined, (e: MobileNetError) => e);
+    expect(err?.code).to.equal('ERR_INVALID_ARGUMENT');
+  });
+
+  it('good engine values load', async () => {
+    const m = await load({ weights: w, threads: 2, engine: { layout: 'auto', hugePages: false, fuseDepthwise: true, nhwcMaxBatch: 4, waitPolicy: 'auto' } });
     const out = await m.infer(new Float32Array(m.arch.resolution ** 2 * 3), [1, m.arch.resolution, m.arch.resolution, 3]);
     expect(out.length).to.equal(m.arch.classes);
     m.dispose();
+  });
+
+  // libgomp has read its wait policy by now (the addon is loaded): asking for another one cannot work.
+  it('a waitPolicy other than the one in effect fails with ERR_UNSUPPORTED', async () => {
+    const errs = await Promise.all((['active', 'passive'] as const).map((waitPolicy) =>
+      load({ weights: w, engine: { waitPolicy } }).then((m) => { m.dispose(); return undefined; }, (e: MobileNetError) => e)));
+    const failed = errs.filter((e) => e !== undefined);
+    expect(failed.length, 'at most one of active/passive can be in effect').to.be.at.least(1);
+    for (const e of failed) expect(e?.code).to.equal('ERR_UNSUPPORTED');
   });
 });
 

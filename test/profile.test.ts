@@ -3,7 +3,6 @@ import { expect } from 'chai';
 import { load, type MobileNet } from '../lib';
 import { buildLayers } from '../lib/spec';
 import { profileMarkdown, isReference } from '../lib/cli/commands/profile';
-import { loadWithEnv } from './helpers/env';
 
 /** No conv layer among `layers` spent time in a layout reorder. */
 function expectNoConvReorders(layers: Array<{ name: string; type: string; reorderMs: number }>): void {
@@ -43,7 +42,7 @@ describe('profile', function () {
     const p = await model.profile({ batch: 4, runs: 2 });
     expectNoConvReorders(p.layers.slice(1));
     // nChw16c, forced: the first conv reads nchw, so the caller's NHWC rows are reordered once.
-    const blocked = await loadWithEnv({ MOBILENET_LAYOUT: 'nChw16c' }, { weights: 'random', alpha: 0.25, resolution: 96, classes: 20, seed: 2, threads: 2 });
+    const blocked = await load({ weights: 'random', alpha: 0.25, resolution: 96, classes: 20, seed: 2, threads: 2, engine: { layout: 'nChw16c' } });
     try {
       const q = await blocked.profile({ batch: 4, runs: 2 });
       expect(q.layers[0].reorderMs).to.be.greaterThan(0);

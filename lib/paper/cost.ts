@@ -2,13 +2,11 @@
  * The paper's cost model (Section 3.1–3.3): mult-adds and parameters of a standard vs a depthwise
  * separable convolution, their ratio, and per-layer-type shares of a whole network (Table 2).
  */
-import { describe, fail } from '../errors';
+import { int } from '../validate';
 import { buildLayers, channels, type ArchSpec, type LayerType } from '../spec';
 
 function positiveInt(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
-    fail('ERR_INVALID_ARGUMENT', `${name} must be a positive integer, got ${describe(value)}`);
-  return value as number;
+  return int(value, name, 1);
 }
 
 /** Eq. (2): D_K·D_K·M·N·D_F·D_F mult-adds of a standard D_K×D_K convolution, M → N channels, D_F×D_F output. */

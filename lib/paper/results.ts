@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { evaluateAccuracy } from '../accuracy';
+import { findCachedModel } from '../fetch';
 import type { Preprocess } from '../image';
 import { MobileNet } from '../model';
 import { buildLayers, DEFAULT_ARCH, type Variant } from '../spec';
@@ -45,21 +46,13 @@ export function weightedModels(data: string = dataDir()): WeightedModel[] {
   return out;
 }
 
-/** lib/fetch.ts is optional here: without it (or with nothing cached) there are simply no official models. */
+/** The official releases in the model cache (none when nothing was fetched). */
 function cachedOfficialModels(): Array<{ alpha: number; resolution: number; file: string }> {
-  let find: ((a: number, r: number) => string | undefined) | undefined;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    find = (require('../fetch') as { findCachedModel?: (a: number, r: number) => string | undefined }).findCachedModel;
-  } catch {
-    return [];
-  }
-  if (typeof find !== 'function') return [];
   const out: Array<{ alpha: number; resolution: number; file: string }> = [];
   for (const alpha of GRID_ALPHAS)
     for (const resolution of GRID_RESOLUTIONS) {
       try {
-        const file = find(alpha, resolution);
+        const file = findCachedModel(alpha, resolution);
         if (file) out.push({ alpha, resolution, file });
       } catch {
         // a combination the fetcher does not know: not cached

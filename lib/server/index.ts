@@ -17,6 +17,7 @@ import multipart from '@fastify/multipart';
 import { STATUS_CODES } from 'http';
 import type { Socket } from 'net';
 import { describe, MobileNetError } from '../errors';
+import * as v from '../validate';
 import { prepareImage, type Preprocess } from '../image';
 import type { ClassScore } from '../labels';
 import { MobileNet, type LoadOptions } from '../model';
@@ -78,11 +79,10 @@ interface ImagePart {
 
 const QUERY_KEYS = new Set(['topk', 'preprocess', 'model']);
 
+/** A positive option (an integer with `integer`), or `fallback` when absent. */
 function positive(value: unknown, name: string, fallback: number, integer: boolean): number {
   if (value === undefined) return fallback;
-  const ok = typeof value === 'number' && Number.isFinite(value) && value > 0 && (!integer || Number.isInteger(value));
-  if (!ok) throw new MobileNetError('ERR_INVALID_ARGUMENT', `${name} must be a positive ${integer ? 'integer' : 'number'}, got ${describe(value)}`);
-  return value as number;
+  return integer ? v.int(value, name, 1) : v.number(value, name, 0, Number.MAX_VALUE, true);
 }
 
 /** Writes a JSON error for errors Node's HTTP parser raises before fastify sees a request (e.g. headers over 16 KiB). */
@@ -124,7 +124,7 @@ async function loadModels(sources: Record<string, ModelSource>, base: LoadOption
 }
 
 export async function createServer(options: ServerOptions = {}): Promise<MobileNetServer> {
-  if (options === null || typeof options !== 'object') throw new MobileNetError('ERR_INVALID_ARGUMENT', `server options must be an object, got ${describe(options)}`);
+  v.plainObject(options, 'server options');
   const maxBody = Math.floor(positive(options.maxBodyMb, 'maxBodyMb', 10, false) * 1024 * 1024);
   const maxPixels = positive(options.maxPixels, 'maxPixels', 40_000_000, true);
   const timeoutMs = positive(options.timeoutMs, 'timeoutMs', 30_000, false);
@@ -132,9 +132,7 @@ export async function createServer(options: ServerOptions = {}): Promise<MobileN
   const maxQueueMs = positive(options.maxQueueMs, 'maxQueueMs', 5000, false);
   const decoders = positive(options.concurrency, 'concurrency', coreBudget().decoders, true);
   const maxFiles = positive(options.maxFiles, 'maxFiles', 64, true);
-  const defaultPreprocess = options.preprocess ?? 'tfjs';
-  if (defaultPreprocess !== 'tfjs' && defaultPreprocess !== 'center-crop')
-    throw new MobileNetError('ERR_INVALID_ARGUMENT', `preprocess must be 'tfjs' or 'center-crop', got ${describe(defaultPreprocess)}`);
+  const defaultPreprocess = v.preprocess(options.preprocess ?? 'tfjs');
   const base: LoadOptions = {};
   if (options.threads !== undefined) base.threads = options.threads;
   if (options.maxWaitMs !== undefined) base.maxWaitMs = options.maxWaitMs;
@@ -207,13 +205,9 @@ export async function createServer(options: ServerOptions = {}): Promise<MobileN
     let topk: number | undefined;
     if (q.topk !== undefined) {
       const s = q.topk as string;
-      topk = /^[0-9]{1,9}$/.test(s) ? Number(s) : NaN;
-      if (!(topk >= 1 && topk <= model.arch.classes))
-        throw new MobileNetError('ERR_INVALID_ARGUMENT', `topk must be an integer from 1 to ${model.arch.classes}, got ${JSON.stringify(s)}`);
+      topk = v.int(/^[0-9]{1,9}$/.test(s) ? Number(s) : s, 'topk', 1, model.arch.classes);
     }
-    const preprocess = (q.preprocess as string | undefined) ?? defaultPreprocess;
-    if (preprocess !== 'tfjs' && preprocess !== 'center-crop')
-      throw new MobileNetError('ERR_INVALID_ARGUMENT', `preprocess must be 'tfjs' or 'center-crop', got ${JSON.stringify(preprocess)}`);
+    const preprocess = v.preprocess(q.preprocess ?? defaultPreprocess);
     return { name, model, topk, preprocess };
   }
 

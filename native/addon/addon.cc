@@ -14,53 +14,14 @@
 #include "../engine/spec.h"
 #include "image.h"
 #include "../onednn/backend.h"
-#include "../onednn/quantize.h"
+#include "../onednn/precision.h"
+#include "convert.h"
 
 namespace {
 
-using mobilenet::ArchConfig;
+using namespace addon;
+using mobilenet::ArchSpec;
 using mobilenet::Output;
-
-Napi::Error error_with_code(Napi::Env env, const std::string& code, const std::string& message) {
-  Napi::Error e = Napi::Error::New(env, message);
-  e.Set("code", Napi::String::New(env, code));
-  return e;
-}
-
-[[noreturn]] void throw_code(Napi::Env env, const std::string& code, const std::string& message) {
-  throw error_with_code(env, code, message);
-}
-
-ArchConfig parse_config(const Napi::Object& o) {
-  Napi::Env env = o.Env();
-  auto num = [&](const char* key) {
-    Napi::Value v = o.Get(key);
-    if (!v.IsNumber()) throw_code(env, "ERR_INVALID_ARGUMENT", std::string("config.") + key + " must be a number");
-    return v.As<Napi::Number>().DoubleValue();
-  };
-  auto str = [&](const char* key) {
-    Napi::Value v = o.Get(key);
-    if (!v.IsString()) throw_code(env, "ERR_INVALID_ARGUMENT", std::string("config.") + key + " must be a string");
-    return v.As<Napi::String>().Utf8Value();
-  };
-  ArchConfig c;
-  c.alpha = num("alpha");
-  c.resolution = static_cast<int>(num("resolution"));
-  c.classes = static_cast<int>(num("classes"));
-  c.bn_epsilon = num("bnEpsilon");
-  std::string rule = str("channelRule"), pad = str("padding"), variant = str("variant");
-  if (rule == "keras") c.channel_rule = mobilenet::ChannelRule::Keras;
-  else if (rule == "slim") c.channel_rule = mobilenet::ChannelRule::Slim;
-  else throw_code(env, "ERR_INVALID_ARGUMENT", "unknown channelRule " + rule);
-  if (pad == "same") c.padding = mobilenet::PaddingMode::Same;
-  else if (pad == "symmetric") c.padding = mobilenet::PaddingMode::Symmetric;
-  else throw_code(env, "ERR_INVALID_ARGUMENT", "unknown padding " + pad);
-  if (variant == "mobilenet") c.variant = mobilenet::Variant::MobileNet;
-  else if (variant == "full-conv") c.variant = mobilenet::Variant::FullConv;
-  else if (variant == "shallow") c.variant = mobilenet::Variant::Shallow;
-  else throw_code(env, "ERR_INVALID_ARGUMENT", "unknown variant " + variant);
-  return c;
-}
 
 class Model;
 
@@ -95,7 +56,7 @@ class Model : public Napi::ObjectWrap<Model> {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsArray())
       throw_code(env, "ERR_INVALID_ARGUMENT", "Model(config, tensors[, options]) expects an object and an array");
-    ArchConfig cfg = parse_config(info[0].As<Napi::Object>());
+    ArchSpec cfg = parse_config(info[0].As<Napi::Object>());
     Napi::Array arr = info[1].As<Napi::Array>();
     std::vector<mobilenet::TensorView> views;
     for (uint32_t i = 0; i < arr.Length(); ++i) {
@@ -105,41 +66,17 @@ class Model : public Napi::ObjectWrap<Model> {
       Napi::Float32Array f = v.As<Napi::Float32Array>();
       views.push_back({f.Data(), f.ElementLength()});
     }
-    mobilenet::ExecutorOptions opts;
-    mobilenet::BackendOptions backend_opts;
-    if (info.Length() > 2 && info[2].IsObject()) {
-      Napi::Object o = info[2].As<Napi::Object>();
-      if (o.Get("precision").IsString()) {
-        try {
-          backend_opts.precision = mobilenet::parse_precision(o.Get("precision").As<Napi::String>().Utf8Value());
-        } catch (const std::invalid_argument& e) {
-          throw_code(env, "ERR_INVALID_ARGUMENT", e.what());
-        }
-        std::string why = mobilenet::precision_unsupported_reason(backend_opts.precision);
-        if (!why.empty() && !o.Get("allowSlowPaths").ToBoolean()) throw_code(env, "ERR_UNSUPPORTED", why);
-      }
-      if (o.Get("activationMax").IsTypedArray()) {
-        Napi::Float32Array m = o.Get("activationMax").As<Napi::Float32Array>();
-        backend_opts.activation_max.assign(m.Data(), m.Data() + m.ElementLength());
-      }
-      if (o.Get("collectStats").ToBoolean()) {
-        stats_ = std::make_shared<mobilenet::ActivationStats>();
-        backend_opts.stats = stats_;
-      }
-      if (o.Get("threads").IsNumber()) opts.threads = o.Get("threads").As<Napi::Number>().Int32Value();
-      if (o.Get("maxBatch").IsNumber()) opts.max_batch = o.Get("maxBatch").As<Napi::Number>().Int32Value();
-      if (o.Get("maxWaitUs").IsNumber()) opts.max_wait_us = o.Get("maxWaitUs").As<Napi::Number>().Int32Value();
-    }
+    ModelOptions opts = parse_model_options(info.Length() > 2 ? info[2] : env.Undefined());
+    stats_ = opts.backend.stats;
+    limits_ = opts.limits;
     try {
       auto net = std::make_shared<mobilenet::Network>(cfg, views);
-      auto backend = std::make_unique<mobilenet::OnednnBackend>(net, backend_opts);
+      auto backend = std::make_unique<mobilenet::OnednnBackend>(net, opts.backend);
       image_size_ = backend->image_size();
       width_[0] = backend->output_width(Output::Probabilities);
       width_[1] = backend->output_width(Output::Logits);
       width_[2] = backend->output_width(Output::Embedding);
-      executor_ = std::make_unique<mobilenet::Executor>(std::move(backend), opts);
-    } catch (const mobilenet::EnvSwitchError& e) {
-      throw_code(env, "ERR_INVALID_ARGUMENT", e.what());
+      executor_ = std::make_unique<mobilenet::Executor>(std::move(backend), opts.executor);
     } catch (const std::invalid_argument& e) {
       throw_code(env, "ERR_WEIGHTS", e.what());
     } catch (const dnnl::error& e) {
@@ -185,7 +122,7 @@ class Model : public Napi::ObjectWrap<Model> {
     }
     Napi::HandleScope scope(env);
     try {
-      if (call->error.empty() && call->profile) call->deferred.Resolve(ProfileToJs(env, *call->profile));
+      if (call->error.empty() && call->profile) call->deferred.Resolve(profile_to_js(env, *call->profile));
       else if (call->error.empty()) call->deferred.Resolve(call->output_ref.Value());
       else call->deferred.Reject(error_with_code(env, "ERR_NATIVE", call->error).Value());
     } catch (const Napi::Error&) {
@@ -271,7 +208,7 @@ class Model : public Napi::ObjectWrap<Model> {
     int64_t batch = info[1].As<Napi::Number>().Int64Value();
     std::string kind = info[2].As<Napi::String>().Utf8Value();
     int which = kind == "probabilities" ? 0 : kind == "logits" ? 1 : kind == "embedding" ? 2 : -1;
-    if (which < 0 || batch < 1 || batch > 65536 || input.ElementLength() != size_t(batch) * image_size_)
+    if (which < 0 || batch < 1 || batch > limits_.batch || input.ElementLength() != size_t(batch) * image_size_)
       return Rejected(env, "ERR_SHAPE", "input has " + std::to_string(input.ElementLength()) + " floats; expected batch × " +
                                             std::to_string(image_size_));
     Output output = which == 0 ? Output::Probabilities : which == 1 ? Output::Logits : Output::Embedding;
@@ -280,30 +217,8 @@ class Model : public Napi::ObjectWrap<Model> {
     call->input_ref = Napi::Persistent(input);
     call->output_ref = Napi::Persistent(result);
 
-    mobilenet::Job job{input.Data(), int(batch), output, result.Data(), Completion(call.get())};
+    mobilenet::Job job{mobilenet::Inference{input.Data(), int(batch), output, result.Data()}, Completion(call.get())};
     return Submit(env, std::move(call), std::move(job));
-  }
-
-  static Napi::Value ProfileToJs(Napi::Env env, const mobilenet::Profile& p) {
-    Napi::Object o = Napi::Object::New(env);
-    Napi::Array layers = Napi::Array::New(env, p.layers.size());
-    for (size_t i = 0; i < p.layers.size(); ++i) {
-      const auto& t = p.layers[i];
-      Napi::Object l = Napi::Object::New(env);
-      l.Set("name", t.name);
-      l.Set("type", t.type);
-      l.Set("macs", double(t.macs));
-      l.Set("ms", t.ms);
-      l.Set("kernel", t.kernel);
-      l.Set("reorderMs", t.reorder_ms);
-      l.Set("reorderKernel", t.reorder_kernel);
-      layers.Set(uint32_t(i), l);
-    }
-    o.Set("layers", layers);
-    o.Set("forwardMs", p.forward_ms);
-    o.Set("batch", p.batch);
-    o.Set("runs", p.runs);
-    return o;
   }
 
   // profile(batch, runs) → Promise<{ layers, forwardMs, batch, runs }>, run on the executor thread
@@ -314,17 +229,16 @@ class Model : public Napi::ObjectWrap<Model> {
     if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
       return Rejected(env, "ERR_INVALID_ARGUMENT", "profile(batch, runs) expects two numbers");
     const int batch = info[0].As<Napi::Number>().Int32Value(), runs = info[1].As<Napi::Number>().Int32Value();
-    if (batch < 1 || batch > 1024 || runs < 1 || runs > 10000)
-      return Rejected(env, "ERR_INVALID_ARGUMENT", "profile() needs batch in [1, 1024] and runs in [1, 10000], got " +
+    if (batch < 1 || batch > limits_.profile_batch || runs < 1 || runs > limits_.profile_runs)
+      return Rejected(env, "ERR_INVALID_ARGUMENT", "profile() needs batch in [1, " + std::to_string(limits_.profile_batch) +
+                                                       "] and runs in [1, " + std::to_string(limits_.profile_runs) + "], got " +
                                                        std::to_string(batch) + " and " + std::to_string(runs));
     auto call = std::make_unique<Call>(env);
     Call* raw = call.get();
-    mobilenet::Job job{nullptr, 0, Output::Probabilities, nullptr, Completion(raw),
-                       [raw, batch, runs](mobilenet::Runner& runner) {
-                         auto* backend = dynamic_cast<mobilenet::OnednnBackend*>(&runner);
-                         if (!backend) throw std::runtime_error("this engine cannot be profiled");
-                         raw->profile = std::make_unique<mobilenet::Profile>(backend->profile(batch, runs));
-                       }};
+    mobilenet::Task task = [raw, batch, runs](mobilenet::Runner& runner) {
+      raw->profile = std::make_unique<mobilenet::Profile>(runner.profile(batch, runs));
+    };
+    mobilenet::Job job{std::move(task), Completion(raw)};
     return Submit(env, std::move(call), std::move(job));
   }
 
@@ -361,6 +275,7 @@ class Model : public Napi::ObjectWrap<Model> {
   }
 
   std::shared_ptr<mobilenet::ActivationStats> stats_;
+  Limits limits_;
   std::unique_ptr<mobilenet::Executor> executor_;
   Napi::ThreadSafeFunction tsfn_;
   AddonData* data_ = nullptr;
@@ -370,56 +285,6 @@ class Model : public Napi::ObjectWrap<Model> {
   bool disposed_ = false;
   bool released_ = false;
 };
-
-// specLayers(config) → the native Table 1, for the test that keeps lib/spec.ts and spec.cc equal.
-Napi::Value SpecLayers(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) throw_code(env, "ERR_INVALID_ARGUMENT", "specLayers(config)");
-  std::vector<mobilenet::LayerDesc> layers;
-  try {
-    layers = mobilenet::build_layers(parse_config(info[0].As<Napi::Object>()));
-  } catch (const std::invalid_argument& e) {
-    throw_code(env, "ERR_INVALID_ARGUMENT", e.what());
-  }
-  Napi::Array out = Napi::Array::New(env, layers.size());
-  for (size_t i = 0; i < layers.size(); ++i) {
-    const auto& l = layers[i];
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("name", l.name);
-    o.Set("type", mobilenet::layer_type_name(l.type));
-    o.Set("kernel", l.kernel);
-    o.Set("stride", l.stride);
-    o.Set("inChannels", l.in_channels);
-    o.Set("outChannels", l.out_channels);
-    o.Set("inSize", l.in_size);
-    o.Set("outSize", l.out_size);
-    o.Set("padBefore", l.pad_before);
-    o.Set("padAfter", l.pad_after);
-    o.Set("macs", double(l.macs));
-    o.Set("params", double(l.params));
-    out.Set(uint32_t(i), o);
-  }
-  return out;
-}
-
-Napi::Value Info(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Object o = Napi::Object::New(env);
-  const dnnl_version_t* v = dnnl_version();
-  o.Set("onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
-  o.Set("cpuRuntime", v->cpu_runtime == DNNL_RUNTIME_OMP ? "omp" : "other");
-  o.Set("isa", static_cast<double>(static_cast<int>(dnnl::get_effective_cpu_isa())));
-  o.Set("isaName", mobilenet::effective_isa_name());
-  // Per precision: "" when it runs on JIT kernels here, else why it is refused; and a note on slower paths.
-  Napi::Object unsupported = Napi::Object::New(env), notes = Napi::Object::New(env);
-  for (auto p : {mobilenet::Precision::FP32, mobilenet::Precision::BF16, mobilenet::Precision::INT8}) {
-    unsupported.Set(mobilenet::precision_name(p), mobilenet::precision_unsupported_reason(p));
-    notes.Set(mobilenet::precision_name(p), mobilenet::precision_note(p));
-  }
-  o.Set("precisionUnsupported", unsupported);
-  o.Set("precisionNotes", notes);
-  return o;
-}
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();

@@ -1,6 +1,7 @@
-// One worker thread per model. It owns the backend (and so the oneDNN stream and the OpenMP team
-// it spawns), which keeps libuv's pool free and stops concurrent requests from oversubscribing the
-// cores. Queued requests are merged into one batch up to `max_batch` images.
+// One worker thread per model, and the one owner of micro-batching: it merges queued requests into
+// forward passes of a few cached batch sizes, pads the last pass, and splits the results back. It
+// owns the runner (and so the oneDNN stream and the OpenMP team it spawns), which keeps libuv's pool
+// free and stops concurrent requests from oversubscribing the cores.
 #pragma once
 #include <condition_variable>
 #include <cstdint>
@@ -10,13 +11,22 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
+
+#include "profile.h"
 
 namespace mobilenet {
 
 enum class Output { Probabilities, Logits, Embedding };
 
-// What the executor needs from a backend. Called only from the executor thread.
+// Consecutive images of one forward pass that sit in one buffer.
+struct Rows {
+  const float* data;
+  int count;
+};
+
+// What the executor needs from a backend: stateless as an interface; called only from the executor thread.
 class Runner {
  public:
   virtual ~Runner() = default;
@@ -26,39 +36,37 @@ class Runner {
   // Runs `batch` images; afterwards result(o) points at batch rows of output_width(o) floats.
   virtual void forward(const float* input, int batch, bool softmax) = 0;
   virtual const float* result(Output output) const = 0;
-
-  // Rows of one forward pass that lie in different callers' buffers.
-  struct Rows {
-    const float* data;
-    int count;
-  };
-  // Like forward(), with the pass's input given as consecutive parts; rows after the parts (up to
-  // `batch`) are padding whose results are ignored. Default: copy the parts into one buffer.
-  virtual void forward_parts(const std::vector<Rows>& parts, int batch, bool softmax);
-
- protected:
-  std::vector<float> staging_;
-  std::vector<size_t> staging_offsets_;  // where each part starts in staging_ (kept: no allocation per pass)
+  // Whether forward_rows() reads a batch-`batch` pass from separate buffers; if not, the executor
+  // gathers them into one buffer for forward().
+  virtual bool reads_rows(int /*batch*/) { return false; }
+  // Like forward(), the pass given as consecutive Rows whose counts sum to its batch size.
+  virtual void forward_rows(const std::vector<Rows>& rows, bool softmax);
+  // Times every step of the batch-`batch` pass alone, `runs` times. Default: not supported (throws).
+  virtual Profile profile(int batch, int runs);
 };
 
-struct Job {
-  const float* input;  // batch × image_size floats, borrowed until `done`
+// Images to classify: `batch` rows of `input` in, rows of `output` into `dst` (both borrowed until done).
+struct Inference {
+  const float* input;  // batch × image_size floats
   int batch;
   Output output;
-  float* dst;  // batch × output_width floats, borrowed until `done`
+  float* dst;  // batch × output_width floats
+};
+// Work that is not an inference (e.g. profiling): run alone on the runner, between passes.
+using Task = std::function<void(Runner&)>;
+
+struct Job {
+  std::variant<Inference, Task> work;
   std::function<void(const std::string& error)> done;  // empty error = success; called on the executor thread
-  // When set, the job is not an inference: the executor runs task(runner) alone, between batches
-  // (e.g. profiling), so it never overlaps inference on the runner; input/batch/dst are unused.
-  std::function<void(Runner&)> task = nullptr;
 };
 
-// One forward pass of a merged batch: rows [row, row + size) of the staged input (the last pass may
-// extend past the real rows, which are then zero padding).
-struct Chunk {
+// One forward pass of a merged batch: rows [row, row + size) of the queued images (the last pass
+// may extend past them: zero padding).
+struct Pass {
   int row, size;
 };
 // Splits `total` queued images into passes of a few cached batch sizes; exposed for tests.
-std::vector<Chunk> plan_chunks(int total, int max_batch);
+std::vector<Pass> plan_passes(int total, int max_batch);
 
 struct ExecutorOptions {
   int threads = 0;     // 0 = the OpenMP default
@@ -94,6 +102,12 @@ class Executor {
 
  private:
   void loop();
+  // Waits for work; returns the next task alone, or inferences merged in arrival order (empty: stop).
+  std::vector<Job> take();
+  void run_task(Job& job);
+  void run_inferences(std::vector<Job>& jobs);
+  void run_pass(const std::vector<Job>& jobs, const Pass& pass, int total, bool softmax);
+  const float* gather(const std::vector<Rows>& rows, size_t image);
 
   std::unique_ptr<Runner> runner_;
   ExecutorOptions options_;
@@ -103,6 +117,8 @@ class Executor {
   bool stopping_ = false;
   int holds_ = 0;
   Stats stats_;
+  // Executor thread only: a pass's rows gathered into one buffer, and zero rows for padding.
+  std::vector<float> staging_, zeros_;
   std::thread thread_;
 };
 

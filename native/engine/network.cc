@@ -21,7 +21,7 @@ const TensorView& take(const std::vector<TensorView>& tensors, size_t& next, siz
 }
 }  // namespace
 
-size_t Network::expected_tensor_count(const std::vector<LayerDesc>& layers) {
+size_t Network::expected_tensor_count(const std::vector<LayerSpec>& layers) {
   size_t n = 0;
   for (const auto& l : layers) {
     if (l.type == LayerType::FullyConnected) n += 2;
@@ -30,13 +30,13 @@ size_t Network::expected_tensor_count(const std::vector<LayerDesc>& layers) {
   return n;
 }
 
-Network::Network(const ArchConfig& cfg, const std::vector<TensorView>& tensors) : cfg_(cfg), layers_(build_layers(cfg)) {
+Network::Network(const ArchSpec& cfg, const std::vector<TensorView>& tensors) : cfg_(cfg), layers_(build_layers(cfg)) {
   if (tensors.size() != expected_tensor_count(layers_))
     throw std::invalid_argument("expected " + std::to_string(expected_tensor_count(layers_)) + " weight tensors, got " +
                                 std::to_string(tensors.size()));
   size_t next = 0;
   for (size_t li = 0; li < layers_.size(); ++li) {
-    const LayerDesc& l = layers_[li];
+    const LayerSpec& l = layers_[li];
     if (!has_weights(l.type)) continue;
     const size_t k = l.kernel, cin = l.in_channels, cout = l.out_channels;
     FoldedLayer f{li, {}, {}, {}, {}};

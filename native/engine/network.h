@@ -26,21 +26,21 @@ class Network {
   // `tensors` holds, for each weighted layer in order: the kernel in TF layout (HWIO, or HWC1 for
   // depthwise) then BN gamma, beta, moving_mean, moving_variance; the classifier gives kernel and bias.
   // Throws std::invalid_argument naming the tensor on any size mismatch.
-  Network(const ArchConfig& cfg, const std::vector<TensorView>& tensors);
+  Network(const ArchSpec& cfg, const std::vector<TensorView>& tensors);
 
-  const ArchConfig& config() const { return cfg_; }
-  const std::vector<LayerDesc>& layers() const { return layers_; }
+  const ArchSpec& config() const { return cfg_; }
+  const std::vector<LayerSpec>& layers() const { return layers_; }
   const std::vector<FoldedLayer>& folded() const { return folded_; }
   // Frees layer `folded_index`'s weights once a backend holds its own copy in the layout it runs:
   // a loaded model then keeps one copy of its weights, not two. Biases and BN terms stay.
   void release_weights(size_t folded_index) { std::vector<float>().swap(folded_.at(folded_index).weights); }
   int feature_width() const;  // channels entering the classifier
   int classes() const { return cfg_.classes; }
-  static size_t expected_tensor_count(const std::vector<LayerDesc>& layers);
+  static size_t expected_tensor_count(const std::vector<LayerSpec>& layers);
 
  private:
-  ArchConfig cfg_;
-  std::vector<LayerDesc> layers_;
+  ArchSpec cfg_;
+  std::vector<LayerSpec> layers_;
   std::vector<FoldedLayer> folded_;
 };
 

@@ -47,17 +47,17 @@ const char* layer_type_name(LayerType t) {
   return "?";
 }
 
-std::vector<LayerDesc> build_layers(const ArchConfig& cfg) {
+std::vector<LayerSpec> build_layers(const ArchSpec& cfg) {
   if (!(cfg.alpha > 0 && cfg.alpha <= 1)) throw std::invalid_argument("alpha must be in (0, 1]");
   if (cfg.resolution < 32 || cfg.resolution > 4096) throw std::invalid_argument("resolution must be in [32, 4096]");
   if (cfg.classes < 1) throw std::invalid_argument("classes must be >= 1");
   if (scaled_channels(32, cfg.alpha, cfg.channel_rule) < 1)
     throw std::invalid_argument("alpha leaves the first layer with no channels");
 
-  std::vector<LayerDesc> layers;
+  std::vector<LayerSpec> layers;
   int size = cfg.resolution, c = 3;
   auto conv = [&](std::string name, LayerType type, int kernel, int stride, int cout) {
-    LayerDesc l{std::move(name), type, kernel, stride, c, cout, size, 0, 0, 0, 0, 0};
+    LayerSpec l{std::move(name), type, kernel, stride, c, cout, size, 0, 0, 0, 0, 0};
     pad_for(size, kernel, stride, cfg.padding, l.pad_before, l.pad_after, l.out_size);
     int64_t weights = type == LayerType::Depthwise ? int64_t(kernel) * kernel * c : int64_t(kernel) * kernel * c * cout;
     l.params = weights;

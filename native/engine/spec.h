@@ -12,7 +12,7 @@ enum class PaddingMode { Same, Symmetric };
 enum class Variant { MobileNet, FullConv, Shallow };
 enum class LayerType { Conv, Depthwise, Pointwise, Pool, FullyConnected, Softmax };
 
-struct ArchConfig {
+struct ArchSpec {
   double alpha = 1.0;
   int resolution = 224;
   int classes = 1000;
@@ -22,7 +22,7 @@ struct ArchConfig {
   Variant variant = Variant::MobileNet;
 };
 
-struct LayerDesc {
+struct LayerSpec {
   std::string name;
   LayerType type;
   int kernel, stride;
@@ -34,7 +34,7 @@ struct LayerDesc {
 
 int scaled_channels(int base, double alpha, ChannelRule rule);
 // Throws std::invalid_argument with a readable message for impossible configurations.
-std::vector<LayerDesc> build_layers(const ArchConfig& cfg);
+std::vector<LayerSpec> build_layers(const ArchSpec& cfg);
 const char* layer_type_name(LayerType t);
 
 }  // namespace mobilenet

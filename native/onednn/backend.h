@@ -1,40 +1,33 @@
-// Runs a Network on oneDNN CPU primitives. Not thread-safe: one Executor thread owns each Backend.
+// Runs a Network on oneDNN CPU primitives: the Runner the executor drives. Not thread-safe: one
+// Executor thread owns each backend. The jobs are in parts: precision.h (what the CPU offers),
+// scale_table.h (int8 scales), weight_store.h (weights and their reorders), arena.h (activations),
+// layout.h (layout policy), plan_builder.h (a plan per batch size), plan_cache.h, profiler.h.
 #pragma once
-#include <list>
 #include <memory>
-#include <optional>
-#include <stdexcept>
-#include <string>
 #include <vector>
 
 #include <dnnl.hpp>
 
 #include "../engine/executor.h"
 #include "../engine/network.h"
-#include "quantize.h"
+#include "activation_stats.h"
+#include "arena.h"
+#include "engine_options.h"
+#include "layout.h"
+#include "plan_cache.h"
+#include "precision.h"
+#include "scale_table.h"
+#include "weight_store.h"
 
 namespace mobilenet {
 
-// A bad value in one of the engine's environment switches (MOBILENET_LAYOUT, …): the caller's setting,
-// not the weights, so the addon reports it as ERR_INVALID_ARGUMENT.
-struct EnvSwitchError : std::invalid_argument {
-  using std::invalid_argument::invalid_argument;
-};
-
-struct LayerTiming {
-  std::string name;
-  std::string type;    // layer_type_name: conv, dw, pw, pool, fc, softmax
-  int64_t macs = 0;
-  std::string kernel;  // oneDNN implementation name, e.g. "jit_1x1:avx2" or "ref:any"
-  double ms = 0;       // median of the layer's primitives, each timed alone; reorders included
-  double reorder_ms = 0;
-  std::string reorder_kernel;  // the reorder run for this layer (layout change), if any
-};
-
-struct Profile {
-  std::vector<LayerTiming> layers;
-  double forward_ms = 0;  // median of whole forward passes (no wait between primitives)
-  int batch = 0, runs = 0;
+// How a backend computes. Calibration (stats) is meaningful only in fp32.
+struct BackendOptions {
+  Precision precision = Precision::FP32;
+  // int8: per conv layer (network order), the largest output value to represent; empty = 6 each.
+  std::vector<float> activation_max;
+  std::shared_ptr<ActivationStats> stats;  // when set, every forward() records conv output maxima
+  EngineOptions engine;
 };
 
 class OnednnBackend : public Runner {
@@ -47,49 +40,26 @@ class OnednnBackend : public Runner {
   // input: NHWC float [batch, R, R, 3].
   void forward(const float* input, int batch, bool softmax) override;
   const float* result(Output output) const override;
-  // Each part goes through its own input reorder straight into the first conv's layout.
-  void forward_parts(const std::vector<Rows>& parts, int batch, bool softmax) override;
-  // Times every primitive of the batch-`batch` plan alone (stream waited after each), `runs` times.
-  Profile profile(int batch, int runs);
+  // Plans whose first step reorders the input take each Rows through its own reorder, straight
+  // into the first conv's layout: no gathered copy of a merged batch.
+  bool reads_rows(int batch) override;
+  void forward_rows(const std::vector<Rows>& rows, bool softmax) override;
+  Profile profile(int batch, int runs) override;
 
  private:
-  struct Plan;
   Plan& plan_for(int batch);
   void run_steps(Plan& plan, size_t from, bool softmax);
-  float activation_max(size_t conv_index) const;
-  dnnl::memory weights_for(size_t folded_index, const dnnl::memory::desc& wanted);
-  void grow_shared(int which, size_t bytes);
 
-  std::shared_ptr<Network> net_;  // its plain weights are released as reordered copies replace them
+  std::shared_ptr<Network> net_;
   BackendOptions options_;
-  // int8: the s8 weights (owned here, wrapped by plain_weights_), their per-OC scales, accumulator-domain biases.
-  std::vector<QuantizedWeights> qweights_;
-  std::vector<std::vector<float>> qbias_;
-  dnnl::engine engine_;
+  dnnl::engine cpu_;
   dnnl::stream stream_;
-  // Plain-layout weights and biases, wrapped once; reordered copies are cached per wanted layout.
-  // fp32/bf16: the first reordered copy replaces the plain weights (released) as the source of any
-  // later layout. int8 keeps its plain s8 weights: copies with s8s8 compensation cannot be a source.
-  std::vector<dnnl::memory> plain_weights_, biases_;
-  std::vector<std::vector<std::pair<dnnl::memory::desc, dnnl::memory>>> reordered_;
-  std::vector<bool> plain_in_use_;  // a plan runs on the plain weights themselves
-  // Plans run one at a time, so they share their activations (two arenas that layers alternate
-  // between: a layer's input is never its output) and the scratchpad, sized for the largest batch
-  // planned so far: a model holds one batch of activations, not one per cached batch size.
-  static constexpr int kScratch = 2;
-  std::unique_ptr<void, void (*)(void*)> shared_[3] = {{nullptr, std::free}, {nullptr, std::free}, {nullptr, std::free}};
-  size_t shared_bytes_[3] = {0, 0, 0};
-  int nhwc_max_batch_ = 2;  // fp32 plans up to this batch size keep activations in nhwc (plan_for)
-  bool huge_pages_ = true;  // arenas of 2 MiB and more on huge pages; MOBILENET_HUGE_PAGES=0: ordinary pages
-  uint64_t buffers_generation_ = 0;  // bumped whenever a shared buffer moves
-  std::list<std::unique_ptr<Plan>> plans_;  // most recently used first
-  Plan* last_ = nullptr;                    // the plan of the latest forward()
-  std::optional<bool> fuse_dw_env_;  // MOBILENET_DW_FUSION=0/1; unset: int8 and nChw16c plans fuse 1×1 + depthwise pairs
-  // Activation layouts of a plan: nhwc, oneDNN's choice (`any`), or nChw16c forced (AVX-512).
-  enum class Layout { Nhwc, Any, Blocked16 };
-  Layout layout_for(int batch) const;
-  bool blocked16_ = false;   // fp32 plans use nChw16c (an AVX-512 CPU and ≥ 16 channels from the first conv)
-  std::optional<Layout> layout_env_;  // MOBILENET_LAYOUT when set to other than auto
+  ScaleTable scales_;
+  WeightStore weights_;
+  LayoutPolicy layouts_;
+  Arena arena_;
+  PlanCache plans_;
+  Plan* last_ = nullptr;  // the plan of the latest forward()
 };
 
 }  // namespace mobilenet

@@ -1,6 +1,7 @@
 /** `mobilenet classify <files…>`: top-k ImageNet labels for image files, as a table or JSON. */
 import { Command } from 'commander';
-import { fail, MobileNetError } from '../../errors';
+import { MobileNetError } from '../../errors';
+import { flag, int, preprocess } from '../../validate';
 import { resolveOfficialWeights } from '../../fetch';
 import type { Preprocess } from '../../image';
 import { checkDecodeMode, type DecodeMode } from '../../image-stage';
@@ -18,18 +19,13 @@ export interface ModelCliOptions {
   decode?: DecodeMode;
 }
 
-export function parseNumberOption(name: string, integer = false) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)))
-      fail('ERR_INVALID_ARGUMENT', `--${name} expects ${integer ? 'an integer' : 'a number'}, got ${JSON.stringify(v)}`);
-    return n;
-  };
+/** A numeric flag: any finite number, or with `integer` an integer of at least 1. */
+export function parseNumberOption(name: string, integer = false): (v: string) => number {
+  return flag(name, integer ? (n, label) => int(n, label, 1) : (n) => n as number);
 }
 
-export function parsePreprocess(v: string): Preprocess {
-  if (v !== 'tfjs' && v !== 'center-crop') fail('ERR_INVALID_ARGUMENT', `--preprocess expects 'tfjs' or 'center-crop', got ${JSON.stringify(v)}`);
-  return v;
+export function parsePreprocess(value: string): Preprocess {
+  return preprocess(value, '--preprocess');
 }
 
 /** Adds the options that choose a model (shared with `batch`). */
@@ -45,7 +41,7 @@ export function modelOptions(cmd: Command): Command {
 }
 
 function parsePrecision(v: string): 'fp32' | 'bf16' | 'int8' {
-  if (v !== 'fp32' && v !== 'bf16' && v !== 'int8') fail('ERR_INVALID_ARGUMENT', `--precision expects 'fp32', 'bf16' or 'int8', got ${JSON.stringify(v)}`);
+  if (v !== 'fp32' && v !== 'bf16' && v !== 'int8') throw new MobileNetError('ERR_INVALID_ARGUMENT', `--precision expects 'fp32', 'bf16' or 'int8', got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -103,7 +99,7 @@ export function register(program: Command): void {
       let model: MobileNet | undefined;
       try {
         model = await loadModelFromCli(opts);
-        if (opts.topk < 1 || opts.topk > model.arch.classes) fail('ERR_INVALID_ARGUMENT', `--topk must be from 1 to ${model.arch.classes}, got ${opts.topk}`);
+        int(opts.topk, '--topk', 1, model.arch.classes);
         const m = model;
         // One call per file, so one bad file fails alone; the executor batches the concurrent calls.
         const results: FileResult[] = await mapLimit(files, 16, async (file): Promise<FileResult> => {

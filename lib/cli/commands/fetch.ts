@@ -3,14 +3,10 @@ import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { fetchModel, OFFICIAL_ALPHAS, OFFICIAL_RESOLUTIONS } from '../../fetch';
 import { reportError } from '../main';
-import { fail } from '../../errors';
+import { flag } from '../../validate';
 
-function parseNumber(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) fail('ERR_INVALID_ARGUMENT', `--${name} expects a number, got ${JSON.stringify(v)}`);
-    return n;
-  };
+function parseNumber(name: string): (v: string) => number {
+  return flag(name, (n) => n as number);
 }
 
 function mb(bytes: number): string {

@@ -1,15 +1,12 @@
 /** `mobilenet tables`: the paper's Tables 1–9 as Markdown, its figures beside ours. */
 import { Command } from 'commander';
-import { describe, fail } from '../../errors';
+import { LIMITS } from '../../limits';
+import { flag, int } from '../../validate';
 import { collectResults } from '../../paper/results';
 import { buildPaperTables, tablesToMarkdown } from '../../paper/tables';
 import { reportError } from '../main';
 
-export function parseThreads(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 1024) fail('ERR_INVALID_ARGUMENT', `--threads expects an integer from 1 to 1024, got ${describe(v)}`);
-  return n;
-}
+export const parseThreads = flag('threads', (n, name) => int(n, name, 1, LIMITS.threads));
 
 export function register(program: Command): void {
   program
