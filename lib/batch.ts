@@ -21,7 +21,8 @@ import { describe, fail, MobileNetError } from './errors';
 import { LIMITS } from './limits';
 import * as v from './validate';
 import { BatchSlots } from './batch-slots';
-import { prepareImageInto, type Preprocess } from './image';
+import { DEFAULT_MAX_PIXELS, prepareImageInto, type Preprocess } from './image';
+import { DecodeGuard, readImageFile } from './image-guard';
 import type { DecodeMode } from './image-stage';
 import { topK, type ClassScore } from './labels';
 import type { MobileNet } from './model';
@@ -64,7 +65,14 @@ export interface BatchOptions {
   onProgress?: (p: BatchProgress) => void;
   /** Warnings (skipped damaged records on resume, …). */
   onWarning?: (message: string) => void;
+  /** Take SVG files (rendered in a child process, one at a time, stopped at the time limit). Default false: ERR_UNSUPPORTED_MEDIA records. */
+  allowSvg?: boolean;
+  /** Time limit of one decode in ms (default 10 000): ERR_DECODE_TIMEOUT records. */
+  decodeTimeoutMs?: number;
 }
+
+/** Records of these codes are not "done": a re-run tries their files again (a later record supersedes). */
+const RETRIED_CODES = new Set(['ERR_READ']);
 
 export interface BatchSummary extends BatchProgress {
   seconds: number;
@@ -202,7 +210,10 @@ async function readExisting(out: string, format: OutputFormat, header: string[],
   const done = new Set<string>();
   let size: number;
   try {
-    size = (await fsp.stat(out)).size;
+    const st = await fsp.stat(out);
+    // A device or FIFO as --out (e.g. /dev/full) has nothing to resume from and may never end.
+    if (!st.isFile()) return { done, empty: true };
+    size = st.size;
   } catch {
     return { done, empty: true };
   }
@@ -222,8 +233,9 @@ async function readExisting(out: string, format: OutputFormat, header: string[],
           fail('ERR_INVALID_ARGUMENT', `${out} has the columns ${fields.slice(0, 6).join(',')}${fields.length > 6 ? ',…' : ''}; this run writes ${header.slice(0, 6).join(',')}${header.length > 6 ? ',…' : ''} (same --embed/--topk/model needed to resume, or choose another --out)`);
         return;
       }
-      if (fields.length === header.length && fields[0] !== '') done.add(path.resolve(fields[0]));
-      else damaged++;
+      if (fields.length === header.length && fields[0] !== '') {
+        if (!RETRIED_CODES.has(fields[1])) done.add(path.resolve(fields[0]));
+      } else damaged++;
       return;
     }
     let rec: { file?: unknown; top?: unknown; embedding?: unknown; error?: unknown };
@@ -239,9 +251,11 @@ async function readExisting(out: string, format: OutputFormat, header: string[],
     }
     if ((embed && rec.top !== undefined) || (!embed && rec.embedding !== undefined))
       fail('ERR_INVALID_ARGUMENT', `${out} holds ${embed ? 'top-k labels' : 'embeddings'} but this run writes ${embed ? 'embeddings (--embed)' : 'top-k labels'}; choose another --out`);
-    done.add(path.resolve(rec.file));
+    const code = (rec.error as { code?: unknown } | undefined)?.code;
+    if (typeof code !== 'string' || !RETRIED_CODES.has(code)) done.add(path.resolve(rec.file));
   };
-  for await (const chunk of fs.createReadStream(out) as AsyncIterable<Buffer>) {
+  // Only the bytes there at the start: the stat'ed size bounds the read.
+  for await (const chunk of (size > 0 ? fs.createReadStream(out, { start: 0, end: size - 1 }) : []) as AsyncIterable<Buffer>) {
     let start = 0;
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i];
@@ -299,8 +313,16 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
   } catch (e) {
     return fail('ERR_INVALID_ARGUMENT', `cannot open ${out} for appending: ${(e as Error).message}`, e);
   }
+  // The first write error (ENOSPC, EIO, …) stops the job: no more files are taken, and runBatch
+  // rejects with ERR_WRITE once the images in flight are dropped. Resume recovers what was written.
+  let writeFailure: MobileNetError | undefined;
   const write = (line: string): void => {
-    fs.writeSync(fd, line);
+    if (writeFailure) return;
+    try {
+      fs.writeSync(fd, line);
+    } catch (e) {
+      writeFailure = new MobileNetError('ERR_WRITE', `cannot write to ${out}: ${(e as Error).message}; the records written so far are kept, re-run the same command to resume once there is room`, { cause: e });
+    }
   };
   if (format === 'csv' && resume.empty) write(header.map(csvField).join(',') + '\n');
 
@@ -339,6 +361,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
         stopped = true;
         return undefined;
       }
+      if (writeFailure) return undefined;
       let r: IteratorResult<string>;
       if (pendingFirst) {
         r = pendingFirst;
@@ -357,11 +380,13 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
   // inference while two fill (decoding runs up to two batches ahead).
   const slots = new BatchSlots(R * R * 3, batchSize, 3);
   const prepare = { resolution: R, preprocess: opts.preprocess, decode: opts.decode ?? model.decode };
+  const guard = new DecodeGuard({ allowSvg: opts.allowSvg === true, timeoutMs: opts.decodeTimeoutMs, maxConcurrent: concurrency, maxWaiting: Number.MAX_SAFE_INTEGER });
   const decoder = async (): Promise<void> => {
     for (let file = await nextPath(); file !== undefined; file = await nextPath()) {
       const { batch, row, data, offset } = await slots.claim(file);
       try {
-        await prepareImageInto(file, data, offset, prepare);
+        const bytes = await readImageFile(file);
+        await guard.decode(bytes, (raster, timeoutSeconds) => prepareImageInto(raster, data, offset, { ...prepare, timeoutSeconds }), DEFAULT_MAX_PIXELS);
         slots.settle(batch, row, true);
       } catch (e) {
         writeError(file, e);
@@ -403,10 +428,13 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
     await source.return(undefined).catch(() => undefined);
     try {
       fs.fsyncSync(fd);
+    } catch (e) {
+      writeFailure ??= new MobileNetError('ERR_WRITE', `cannot flush ${out} to disk: ${(e as Error).message}`, { cause: e });
     } finally {
       fs.closeSync(fd);
     }
   }
+  if (writeFailure) throw writeFailure;
   report();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return { ...progress, seconds, stopped, out, format };

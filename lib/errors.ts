@@ -9,6 +9,10 @@ export type ErrorCode =
   | 'ERR_WEIGHTS' // a weight file that is missing, truncated, or not MobileNet v1
   | 'ERR_INVALID_IMAGE' // image bytes that cannot be decoded
   | 'ERR_IMAGE_TOO_LARGE' // an image whose pixel count exceeds the configured limit
+  | 'ERR_UNSUPPORTED_MEDIA' // bytes that are not an accepted raster format (by magic bytes), or SVG where it is not allowed
+  | 'ERR_DECODE_TIMEOUT' // an image whose decode ran past its time limit (the decode was stopped)
+  | 'ERR_READ' // an input file that exists but cannot be read (permissions, I/O error)
+  | 'ERR_WRITE' // an output that cannot be written (disk full, I/O error)
   | 'ERR_UNSUPPORTED' // a valid request this build or CPU cannot serve
   | 'ERR_DISPOSED' // a call on a model after dispose()
   | 'ERR_DOWNLOAD' // a weight download that failed or was corrupt

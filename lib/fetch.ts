@@ -19,6 +19,7 @@ import * as https from 'https';
 import * as os from 'os';
 import * as path from 'path';
 import { describe, fail, MobileNetError } from './errors';
+import { COMPLETE_MARKER, shardNameProblem } from './weights/files';
 import { loadTfjsLayers } from './weights/tfjs';
 
 export const OFFICIAL_ALPHAS = [1, 0.75, 0.5, 0.25] as const;
@@ -27,7 +28,9 @@ export const OFFICIAL_RESOLUTIONS = [224, 192, 160, 128] as const;
 export const DEFAULT_BASE_URL = 'https://storage.googleapis.com';
 /** Path of a model under the base URL; mirrors must keep this layout. */
 const MODEL_PATH_PREFIX = 'tfjs-models/tfjs';
-const MARKER = '.complete';
+const MARKER = COMPLETE_MARKER;
+/** The official model.json files are ~100 KB; a server sending more is not serving one. */
+const MAX_MODEL_JSON_BYTES = 4 << 20;
 
 /** Bytes per stored element, for the manifest's expected sizes. */
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, uint8: 1, uint16: 2, float16: 2, bool: 1 };
@@ -176,9 +179,10 @@ interface GetResult {
 
 /**
  * GETs `url` into `dest` (streaming, hashing as it goes). Rejects when the body is shorter or
- * longer than Content-Length, which is how a dropped connection shows up.
+ * longer than Content-Length, which is how a dropped connection shows up, and as soon as it passes
+ * `maxBytes` (what the manifest declares), whatever the headers say.
  */
-function getToFile(url: string, dest: string, timeoutMs: number, onData: (n: number) => void, redirects = 0): Promise<GetResult> {
+function getToFile(url: string, dest: string, timeoutMs: number, maxBytes: number, onData: (n: number) => void, redirects = 0): Promise<GetResult> {
   return new Promise<GetResult>((resolve, reject) => {
     let u: URL;
     try {
@@ -197,7 +201,7 @@ function getToFile(url: string, dest: string, timeoutMs: number, onData: (n: num
       if (status >= 300 && status < 400 && res.headers.location) {
         res.resume();
         if (redirects >= 5) return reject(new HttpError(`too many redirects fetching ${url}`, status, false));
-        return resolve(getToFile(new URL(res.headers.location, u).toString(), dest, timeoutMs, onData, redirects + 1));
+        return resolve(getToFile(new URL(res.headers.location, u).toString(), dest, timeoutMs, maxBytes, onData, redirects + 1));
       }
       if (status !== 200) {
         res.resume();
@@ -205,6 +209,10 @@ function getToFile(url: string, dest: string, timeoutMs: number, onData: (n: num
       }
       const lengthHeader = res.headers['content-length'];
       const expected = lengthHeader === undefined ? undefined : Number(lengthHeader);
+      if (expected !== undefined && expected > maxBytes) {
+        res.destroy();
+        return reject(new MobileNetError('ERR_DOWNLOAD', `${url} announces ${expected} bytes, more than the ${maxBytes} expected`));
+      }
       const hash = createHash('sha256');
       const out = fs.createWriteStream(dest);
       let received = 0;
@@ -219,6 +227,7 @@ function getToFile(url: string, dest: string, timeoutMs: number, onData: (n: num
       res.on('data', (chunk: Buffer) => {
         received += chunk.length;
         if (expected !== undefined && received > expected) return failWith(new MobileNetError('ERR_DOWNLOAD', `${url} sent more than its Content-Length of ${expected} bytes`));
+        if (received > maxBytes) return failWith(new MobileNetError('ERR_DOWNLOAD', `${url} sent more than the ${maxBytes} bytes expected; stopped`));
         hash.update(chunk);
         onData(chunk.length);
         if (!out.write(chunk)) {
@@ -248,9 +257,9 @@ function getToFile(url: string, dest: string, timeoutMs: number, onData: (n: num
 
 /** A file name from a manifest may only name a file inside the model directory. */
 function checkShardName(p: unknown, url: string): string {
-  if (typeof p !== 'string' || p.length === 0 || p.length > 255 || p !== path.basename(p) || p === '.' || p === '..' || p.startsWith('.') || p === 'model.json' || /[\\/\0]/.test(p))
-    fail('ERR_DOWNLOAD', `${url}: weightsManifest names a shard ${describe(p)}; expected a plain file name`);
-  return p;
+  const problem = shardNameProblem(p);
+  if (problem) fail('ERR_DOWNLOAD', `${url}: weightsManifest names a shard ${describe(p)}; expected a plain file name, but ${problem}`);
+  return p as string;
 }
 
 /** Shard file names and the byte size each manifest group must add up to. */
@@ -342,11 +351,11 @@ export async function fetchModel(alpha: number, resolution: number, options: Fet
   let total: number | undefined;
   const files: CompleteMarker['files'] = {};
 
-  const download = async (fileUrl: string, file: string): Promise<GetResult> => {
+  const download = async (fileUrl: string, file: string, maxBytes: number): Promise<GetResult> => {
     for (let attempt = 1; ; attempt++) {
       let got = 0;
       try {
-        return await getToFile(fileUrl, path.join(tmp, file), timeoutMs, (n) => {
+        return await getToFile(fileUrl, path.join(tmp, file), timeoutMs, maxBytes, (n) => {
           got += n;
           received += n;
           options.onProgress?.(received, total);
@@ -367,7 +376,7 @@ export async function fetchModel(alpha: number, resolution: number, options: Fet
   };
 
   try {
-    files['model.json'] = await download(url, 'model.json');
+    files['model.json'] = await download(url, 'model.json', MAX_MODEL_JSON_BYTES);
     const groups = parseManifest(await fsp.readFile(path.join(tmp, 'model.json'), 'utf8'), url);
     total = received + groups.reduce((a, g) => a + g.bytes, 0);
     options.onProgress?.(received, total);
@@ -375,7 +384,7 @@ export async function fetchModel(alpha: number, resolution: number, options: Fet
     for (const group of groups) {
       let groupBytes = 0;
       for (const shard of group.paths) {
-        files[shard] = await download(base + encodeURIComponent(shard), shard);
+        files[shard] = await download(base + encodeURIComponent(shard), shard, group.bytes - groupBytes);
         groupBytes += files[shard].bytes;
       }
       if (groupBytes !== group.bytes)

@@ -62,6 +62,8 @@ export interface PrepareOptions {
    * 'full': every pixel is decoded, so 'tfjs' is bit-identical to TF.js on any image.
    */
   decode?: DecodeMode;
+  /** Time limit of one decode in seconds (sharp's timeout(), which stops libvips): ERR_DECODE_TIMEOUT. Default: none. */
+  timeoutSeconds?: number;
 }
 
 /** Decoded 8-bit RGB pixels, row-major, 3 bytes per pixel. */
@@ -81,6 +83,7 @@ interface ResolvedOptions {
   preprocess: Preprocess;
   maxPixels: number;
   decode: DecodeMode;
+  timeoutSeconds: number | undefined;
 }
 
 function resolveOptions(opts: unknown): ResolvedOptions {
@@ -92,7 +95,8 @@ function resolveOptions(opts: unknown): ResolvedOptions {
   const resolution = v.int(o.resolution ?? DEFAULT_RESOLUTION, 'resolution', 1, MAX_RESOLUTION);
   const preprocess = v.preprocess(o.preprocess ?? 'tfjs');
   const maxPixels = v.int(o.maxPixels ?? DEFAULT_MAX_PIXELS, 'maxPixels', 1);
-  return { resolution, preprocess, maxPixels, decode: checkDecodeMode(o.decode) };
+  const timeoutSeconds = v.optional(o.timeoutSeconds, (t) => v.int(t, 'timeoutSeconds', 1, 3600));
+  return { resolution, preprocess, maxPixels, timeoutSeconds, decode: checkDecodeMode(o.decode) };
 }
 
 function isRawPixels(v: unknown): v is RawPixels {
@@ -153,12 +157,13 @@ async function bytesFromPath(file: string): Promise<string> {
  * Decodes to 8-bit pixels (1, 3 or 4 channels as sharp leaves them), orientation applied.
  * `shrinkTo`: reduce to this shorter side while decoding (JPEG shrink-on-load, then sharp's 'linear').
  */
-async function decodeRaw(source: Buffer | string, maxPixels: number, what: string, shrinkTo?: number): Promise<StagePixels> {
+async function decodeRaw(source: Buffer | string, maxPixels: number, what: string, shrinkTo?: number, timeoutSeconds?: number): Promise<StagePixels> {
   let result: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
     // failOn 'warning' (sharp's default, recommended for untrusted input) refuses truncated or
     // damaged data instead of classifying a half-grey picture.
     let pipeline = sharp(source, { limitInputPixels: maxPixels, failOn: 'warning', pages: 1 })
+      .timeout({ seconds: timeoutSeconds ?? 0 })
       .autoOrient()
       .toColourspace('srgb')
       .removeAlpha();
@@ -166,6 +171,8 @@ async function decodeRaw(source: Buffer | string, maxPixels: number, what: strin
     result = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
+    if (timeoutSeconds !== undefined && /^timeout:/.test(message))
+      return fail('ERR_DECODE_TIMEOUT', `decoding ${what} took longer than ${timeoutSeconds} s and was stopped`, err);
     if (/pixel limit/i.test(message)) {
       return fail(
         'ERR_IMAGE_TOO_LARGE',
@@ -194,9 +201,9 @@ async function decodeRaw(source: Buffer | string, maxPixels: number, what: strin
   );
 }
 
-async function decodeEncoded(source: Buffer | string, maxPixels: number): Promise<DecodedPixels> {
+async function decodeEncoded(source: Buffer | string, maxPixels: number, timeoutSeconds?: number): Promise<DecodedPixels> {
   const what = typeof source === 'string' ? `the file ${JSON.stringify(source)}` : `a buffer of ${source.length} bytes`;
-  const raw = await decodeRaw(source, maxPixels, what);
+  const raw = await decodeRaw(source, maxPixels, what, undefined, timeoutSeconds);
   return raw.channels === 3 ? raw : rawToRgb(raw, maxPixels);
 }
 
@@ -204,11 +211,11 @@ async function decodeEncoded(source: Buffer | string, maxPixels: number): Promis
  * Decode any accepted image input (except a prepared Float32Array) to 8-bit RGB pixels,
  * orientation applied. Exposed so tests and tools can feed the very same pixels to other libraries.
  */
-export async function decodePixels(input: ImageInput, maxPixels: number = DEFAULT_MAX_PIXELS): Promise<DecodedPixels> {
+export async function decodePixels(input: ImageInput, maxPixels: number = DEFAULT_MAX_PIXELS, timeoutSeconds?: number): Promise<DecodedPixels> {
   if (typeof maxPixels !== 'number' || !Number.isSafeInteger(maxPixels) || maxPixels < 1) {
     fail('ERR_INVALID_ARGUMENT', `maxPixels must be a positive integer, got ${describe(maxPixels)}`);
   }
-  if (typeof input === 'string') return decodeEncoded(await bytesFromPath(input), maxPixels);
+  if (typeof input === 'string') return decodeEncoded(await bytesFromPath(input), maxPixels, timeoutSeconds);
   if (input instanceof Float32Array) {
     return fail('ERR_INVALID_ARGUMENT', `expected encoded image bytes, a file path or raw pixels, got ${describe(input)} (an already-prepared tensor has no pixels to decode)`);
   }
@@ -217,7 +224,7 @@ export async function decodePixels(input: ImageInput, maxPixels: number = DEFAUL
   else if (input instanceof ArrayBuffer) bytes = Buffer.from(input);
   if (bytes) {
     if (bytes.length === 0) fail('ERR_INVALID_IMAGE', 'expected encoded image bytes, got an empty buffer');
-    return decodeEncoded(bytes, maxPixels);
+    return decodeEncoded(bytes, maxPixels, timeoutSeconds);
   }
   if (isRawPixels(input)) return rawToRgb(input, maxPixels);
   return fail(
@@ -247,13 +254,13 @@ async function prepareInto(input: ImageInput, o: ResolvedOptions, out: Float32Ar
 
 /** decodePixels for the resize stage: shrinks large JPEGs (o.decode) and keeps grey/RGBA as they are. */
 async function decodeForStage(input: ImageInput, o: ResolvedOptions): Promise<StagePixels> {
-  if (isRawPixels(input) || input instanceof Float32Array) return { ...(await decodePixels(input, o.maxPixels)), channels: 3 };
+  if (isRawPixels(input) || input instanceof Float32Array) return { ...(await decodePixels(input, o.maxPixels, o.timeoutSeconds)), channels: 3 };
   let bytes: Buffer;
   let what: string;
   if (typeof input === 'string') {
     const file = await bytesFromPath(input);
     what = `the file ${JSON.stringify(file)}`;
-    if (o.decode === 'full') return decodeRaw(file, o.maxPixels, what);
+    if (o.decode === 'full') return decodeRaw(file, o.maxPixels, what, undefined, o.timeoutSeconds);
     try {
       bytes = await fsp.readFile(file);
     } catch (err) {
@@ -261,10 +268,10 @@ async function decodeForStage(input: ImageInput, o: ResolvedOptions): Promise<St
     }
   } else if (input instanceof Uint8Array) bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   else if (input instanceof ArrayBuffer) bytes = Buffer.from(input);
-  else return { ...(await decodePixels(input, o.maxPixels)), channels: 3 }; // not an image: decodePixels names what it got
+  else return { ...(await decodePixels(input, o.maxPixels, o.timeoutSeconds)), channels: 3 }; // not an image: decodePixels names what it got
   if (bytes.length === 0) fail('ERR_INVALID_IMAGE', 'expected encoded image bytes, got an empty buffer');
   what ??= `a buffer of ${bytes.length} bytes`;
-  return decodeRaw(bytes, o.maxPixels, what, shrinkTarget(bytes, o.resolution, o.decode));
+  return decodeRaw(bytes, o.maxPixels, what, shrinkTarget(bytes, o.resolution, o.decode), o.timeoutSeconds);
 }
 
 /**

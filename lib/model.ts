@@ -102,6 +102,8 @@ export interface ModelProfile {
 
 export interface InferOptions {
   output?: OutputKind;
+  /** Run inputs holding NaN or ±Infinity instead of rejecting them with ERR_INVALID_ARGUMENT (default false). */
+  allowNonFinite?: boolean;
 }
 
 export interface ClassifyOptions {
@@ -297,10 +299,11 @@ export class MobileNet {
       fail('ERR_SHAPE', `a tensor of shape [${shape.join(', ')}] has ${n * this.imageSize} values, got ${tensor.length}`);
     v.plainObject(options, 'infer() options');
     const output = v.oneOf(options.output ?? 'probabilities', 'output', OUTPUT_KINDS);
-    return this.run(handle, tensor, n, output);
+    const allowNonFinite = v.bool(options.allowNonFinite ?? false, 'allowNonFinite');
+    return this.run(handle, tensor, n, output, allowNonFinite);
   }
 
-  private run(handle: NativeModel, tensor: Float32Array, n: number, output: OutputKind): Promise<Float32Array> {
+  private run(handle: NativeModel, tensor: Float32Array, n: number, output: OutputKind, allowNonFinite = false): Promise<Float32Array> {
     // The native executor owns batching; this only tells it where a synchronous burst of calls (a
     // Promise.all, a request burst) ends, by holding it until the next microtask, so the burst is
     // merged instead of its first call starting alone. A lone call waits only for that microtask.
@@ -312,7 +315,7 @@ export class MobileNet {
         handle.release();
       });
     }
-    return settled(handle.infer(tensor, n, output));
+    return settled(handle.infer(tensor, n, output, allowNonFinite));
   }
 
   /** Classifies one image (→ top-k list) or an array of images (→ one list each), run as one batch. */

@@ -8,7 +8,8 @@ import type { OutputKind } from './model';
 import type { ArchSpec } from './spec';
 
 export interface NativeModel {
-  infer(input: Float32Array, batch: number, output: OutputKind): Promise<Float32Array>;
+  /** Copies `input` before it returns (a later resize, transfer or write cannot reach the pass); rejects NaN/±Inf unless allowNonFinite. */
+  infer(input: Float32Array, batch: number, output: OutputKind, allowNonFinite?: boolean): Promise<Float32Array>;
   /** Queued calls wait while the executor is held (counted); release() lets them run, merged. */
   hold(): void;
   release(): void;
@@ -58,6 +59,8 @@ export interface NativeAddon {
     outHeight: number, outWidth: number, mode: 'tfjs' | 'center-crop', out: Float32Array, outOffset: number): Promise<void>;
   resizeIntoSync(src: Uint8Array, height: number, width: number, channels: number, crop: [number, number, number, number],
     outHeight: number, outWidth: number, mode: 'tfjs' | 'center-crop', out: Float32Array, outOffset: number): void;
+  /** glibc malloc_trim(0): hands freed heap memory back to the OS; false where there is nothing to trim or no glibc. */
+  trimMemory?(): boolean;
   info(): {
     onednn: string; cpuRuntime: string; isa: number; isaName?: string;
     /** Per precision: '' where it runs on JIT kernels, else why it is refused. */

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TESTS=(engine executor spec-native weights-engine workers server server-shutdown)
+TESTS=(engine executor spec-native weights-engine workers server server-shutdown attack-input)
 LOG=${ASAN_LOG:-build-asan/asan-test.log}
 
 npx cmake-js compile --out build-asan --CDMOBILENET_SANITIZE=ON

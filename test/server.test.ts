@@ -289,9 +289,10 @@ describe('server: mobilenet serve over HTTP', function () {
       const cases: Array<{ name: string; url?: string; body?: Buffer; type?: string; status?: number; code?: string }> = [
         { name: 'empty body, image/jpeg', body: Buffer.alloc(0), type: 'image/jpeg', status: 400 },
         { name: 'no body, no type', status: 400 },
-        { name: 'random bytes as image/jpeg', body: bytes(5000), type: 'image/jpeg', status: 422, code: 'ERR_INVALID_IMAGE' },
-        { name: 'random bytes as octet-stream', body: bytes(100), type: 'application/octet-stream', status: 422, code: 'ERR_INVALID_IMAGE' },
-        { name: 'one byte', body: Buffer.from([0xff]), type: 'image/png', status: 422 },
+        // Not a raster signature: 415 before any decoder sees it (issue 16).
+        { name: 'random bytes as image/jpeg', body: bytes(5000), type: 'image/jpeg', status: 415, code: 'ERR_UNSUPPORTED_MEDIA' },
+        { name: 'random bytes as octet-stream', body: bytes(100), type: 'application/octet-stream', status: 415, code: 'ERR_UNSUPPORTED_MEDIA' },
+        { name: 'one byte', body: Buffer.from([0xff]), type: 'image/png', status: 415 },
         { name: 'JPEG header only', body: jpeg.subarray(0, 200), type: 'image/jpeg', status: 422, code: 'ERR_INVALID_IMAGE' },
         { name: 'PNG header only', body: png.subarray(0, 64), type: 'image/png', status: 422, code: 'ERR_INVALID_IMAGE' },
         { name: 'PNG signature then garbage', body: Buffer.concat([png.subarray(0, 8), bytes(2000)]), type: 'image/png', status: 422 },
@@ -305,7 +306,7 @@ describe('server: mobilenet serve over HTTP', function () {
         { name: 'multipart with a wrong boundary', body: mp([{ field: 'a', filename: 'a.jpg', type: 'image/jpeg', data: jpeg }]).body, type: 'multipart/form-data; boundary=other', status: 400 },
         { name: 'multipart truncated', body: mp([{ field: 'a', filename: 'a.jpg', type: 'image/jpeg', data: jpeg }]).body.subarray(0, 5000), type: mp([]).type },
         { name: 'multipart with no files', body: Buffer.from('--b\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n--b--\r\n'), type: 'multipart/form-data; boundary=b', status: 400 },
-        { name: 'multipart with a corrupt file', body: mp([{ field: 'a', filename: 'ok.png', type: 'image/png', data: png }, { field: 'b', filename: 'bad.jpg', type: 'image/jpeg', data: bytes(300) }]).body, type: mp([]).type, status: 422, code: 'ERR_INVALID_IMAGE' },
+        { name: 'multipart with a corrupt file', body: mp([{ field: 'a', filename: 'ok.png', type: 'image/png', data: png }, { field: 'b', filename: 'bad.jpg', type: 'image/jpeg', data: Buffer.concat([jpeg.subarray(0, 3), bytes(300)]) }]).body, type: mp([]).type, status: 422, code: 'ERR_INVALID_IMAGE' },
         { name: 'multipart files over --max-body-mb', body: mp([1, 2, 3].map((k) => ({ field: `f${k}`, filename: 'x.bin', type: 'image/jpeg', data: bytes(400 * 1024) }))).body, type: mp([]).type, status: 413 },
         { name: 'multipart garbage', body: bytes(3000), type: 'multipart/form-data; boundary=zz' },
         { name: 'topk not a number', url: '/v1/classify?topk=abc', body: jpeg, type: 'image/jpeg', status: 400, code: 'ERR_INVALID_ARGUMENT' },

@@ -7,6 +7,7 @@
  *   POST /v1/embed      same bodies → { model, embedding } / { model, results: [{ field, filename, embedding }] }
  *   GET  /v1/models     α, resolution, classes, feature width and cost of every model
  *   GET  /healthz       200 { status: 'ok' } (503 while shutting down)
+ *   GET  /readyz        200 when requests can be taken now; 503 while decodes or a model's queue are saturated, or shutting down
  *   GET  /metrics       Prometheus text format
  *
  * Concurrent requests are not batched here: each calls the model, and the model's native executor
@@ -19,6 +20,7 @@ import type { Socket } from 'net';
 import { describe, MobileNetError } from '../errors';
 import * as v from '../validate';
 import { prepareImage, type Preprocess } from '../image';
+import { DecodeGuard } from '../image-guard';
 import type { ClassScore } from '../labels';
 import { MobileNet, type LoadOptions } from '../model';
 import { HttpError, toErrorReply } from './errors';
@@ -57,6 +59,12 @@ export interface ServerOptions {
   threads?: number;
   /** Executor's batching wait for models the server loads, in ms (default 0: batch only what is already queued). */
   maxWaitMs?: number;
+  /** Accept SVG bodies (rasterised in a child process killed at decodeTimeoutMs, one at a time). Default false: 415. */
+  allowSvg?: boolean;
+  /** Time limit of one image decode; the decode is stopped and the request gets 422 ERR_DECODE_TIMEOUT. Default 10 000. */
+  decodeTimeoutMs?: number;
+  /** Image decodes at once (default: the number of cores, at most 4); more wait, and /readyz says 503 while they do. */
+  maxConcurrentDecodes?: number;
   /** fastify logger option (default off). */
   logger?: boolean | object;
 }
@@ -78,6 +86,13 @@ interface ImagePart {
 }
 
 const QUERY_KEYS = new Set(['topk', 'preprocess', 'model']);
+
+/** What /v1/models shows of a weight source: 'bundled:…', 'random…' as they are; a path as its last two parts (folder/file). */
+function publicSource(source: string): string {
+  if (!source.includes('/') && !source.includes('\\')) return source;
+  if (/^[a-z]+:[^/\\]/.test(source)) return source;
+  return source.split(/[/\\]/).filter(Boolean).slice(-2).join('/');
+}
 
 /** A positive option (an integer with `integer`), or `fallback` when absent. */
 function positive(value: unknown, name: string, fallback: number, integer: boolean): number {
@@ -137,6 +152,12 @@ export async function createServer(options: ServerOptions = {}): Promise<MobileN
   if (options.threads !== undefined) base.threads = options.threads;
   if (options.maxWaitMs !== undefined) base.maxWaitMs = options.maxWaitMs;
 
+  const guard = new DecodeGuard({
+    allowSvg: options.allowSvg === true,
+    timeoutMs: positive(options.decodeTimeoutMs, 'decodeTimeoutMs', 10_000, false),
+    maxConcurrent: options.maxConcurrentDecodes === undefined ? undefined : positive(options.maxConcurrentDecodes, 'maxConcurrentDecodes', 4, true),
+    maxWaiting: maxQueue,
+  });
   const { models, owned } = await loadModels(options.models ?? { default: {} }, base);
   const defaultName = models.keys().next().value as string;
   const inFlight = new Map<string, number>([...models.keys()].map((n) => [n, 0]));
@@ -170,6 +191,8 @@ export async function createServer(options: ServerOptions = {}): Promise<MobileN
       body.message = `the request body is larger than ${maxBody} bytes (--max-body-mb)`;
     if (status >= 500 && status !== 503) request.log.error({ err }, 'internal error');
     if (status === 503) void reply.header('retry-after', '1');
+    // A body refused before it was read to the end: close instead of reading the rest to keep the connection.
+    if (status === 413) void reply.header('connection', 'close');
     void reply.code(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((request, reply) => {
@@ -218,10 +241,19 @@ export async function createServer(options: ServerOptions = {}): Promise<MobileN
       try {
         for await (const part of request.parts()) {
           if (part.type !== 'file') continue;
-          const data = await part.toBuffer();
-          total += data.length;
-          if (total > maxBody) throw new HttpError('ERR_BODY_TOO_LARGE', `the files of this request add up to more than ${maxBody} bytes (--max-body-mb)`);
-          images.push({ field: part.fieldname, filename: part.filename, data });
+          // Counted as it streams: toBuffer() would report a part over the limit only once the
+          // part's end arrived, i.e. after the client had sent all of it.
+          const chunks: Buffer[] = [];
+          for await (const chunk of part.file) {
+            total += (chunk as Buffer).length;
+            if (total > maxBody || part.file.truncated) {
+              part.file.destroy();
+              throw new HttpError('ERR_BODY_TOO_LARGE', `the files of this request add up to more than ${maxBody} bytes (--max-body-mb)`);
+            }
+            chunks.push(chunk as Buffer);
+          }
+          if (part.file.truncated) throw new HttpError('ERR_BODY_TOO_LARGE', `a file of this request is larger than ${maxBody} bytes (--max-body-mb)`);
+          images.push({ field: part.fieldname, filename: part.filename, data: Buffer.concat(chunks) });
         }
       } catch (e) {
         if (e instanceof HttpError) throw e;
@@ -268,7 +300,7 @@ export async function createServer(options: ServerOptions = {}): Promise<MobileN
         images.map(async (img, i) => {
           let tensor: Float32Array;
           try {
-            tensor = await admission.decode(() => prepareImage(img.data, { resolution: model.arch.resolution, preprocess, maxPixels, decode: model.decode }));
+            tensor = await admission.decode(() => guard.decode(img.data, (bytes, timeoutSeconds) => prepareImage(bytes, { resolution: model.arch.resolution, preprocess, maxPixels, timeoutSeconds, decode: model.decode }), maxPixels));
           } catch (e) {
             if (multipart && e instanceof MobileNetError) {
               throw new MobileNetError(e.code, `file ${i} (${img.field ?? '?'}${img.filename ? `: ${img.filename}` : ''}): ${e.message}`, { cause: e });
@@ -305,7 +337,8 @@ export async function createServer(options: ServerOptions = {}): Promise<MobileN
     default: defaultName,
     models: [...models].map(([name, m]) => ({
       name,
-      source: m.source,
+      // The weights' file name only: an absolute path tells a client about the host's layout.
+      source: publicSource(m.source),
       format: m.format,
       alpha: m.arch.alpha,
       resolution: m.arch.resolution,
@@ -319,6 +352,15 @@ export async function createServer(options: ServerOptions = {}): Promise<MobileN
     })),
   }));
   app.get('/healthz', async () => ({ status: 'ok', models: [...models.keys()] }));
+  // For a load balancer: 503 while new work would only wait (every decode slot busy with more
+  // waiting, or a model's queue at --max-queue), so it can route elsewhere until this clears.
+  app.get('/readyz', async (_request, reply) => {
+    const decodes = guard.saturation();
+    const full = [...inFlight].filter(([, n]) => n >= maxQueue).map(([name]) => name);
+    const ready = !decodes.saturated && full.length === 0;
+    if (!ready) void reply.code(503).header('retry-after', '1');
+    return { status: ready ? 'ready' : 'saturated', decodes, modelsAtMaxQueue: full };
+  });
   app.get('/metrics', async (_request, reply: FastifyReply) => {
     void reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();

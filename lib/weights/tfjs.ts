@@ -3,9 +3,11 @@
  * The topology is checked to be a Keras MobileNet v1 and read for α, resolution, classes, padding
  * and BN ε; the tensors are checked against the shapes lib/spec.ts derives from those.
  */
+import { createHash } from 'crypto';
 import * as path from 'path';
 import { ArchSpec, BLOCKS, PaddingMode } from '../spec';
 import { ModelWeights } from './types';
+import { readShards, recordedHashes, WeightFileError } from './files';
 import { assemble, evenAtEveryStride2, inferAlpha, product, float16ToFloat32, readFileOrFail, shapeString, weightsError } from './validate';
 
 interface KerasLayer {
@@ -253,9 +255,30 @@ function readManifest(json: Record<string, unknown>, file: string): ManifestGrou
   });
 }
 
+/** A fetched model's recorded hashes (see recordedHashes), as ERR_WEIGHTS on a broken marker. */
+function fileHashes(dir: string, file: string): Map<string, string> | undefined {
+  try {
+    return recordedHashes(dir);
+  } catch (e) {
+    throw weightsError(`${file}: ${(e as Error).message}`, e);
+  }
+}
+
+/** In a fetched model every file must still hash to what was recorded at download. */
+function verifyHash(hashes: Map<string, string> | undefined, name: string, bytes: Buffer, file: string): void {
+  if (!hashes) return;
+  const want = hashes.get(name);
+  if (want === undefined) throw weightsError(`${file}: ${name} is not in the download marker; fetch the model again`);
+  if (createHash('sha256').update(bytes).digest('hex') !== want)
+    throw weightsError(`${file}: ${name} does not match the sha256 recorded when it was downloaded (the file changed or is corrupt); fetch the model again`);
+}
+
+/** model.json of MobileNet v1 is ~100 KB; anything past this is not one. */
+const MAX_MODEL_JSON_BYTES = 16 << 20;
+
 export async function loadTfjsLayers(modelJsonPath: string): Promise<ModelWeights> {
   const file = path.resolve(modelJsonPath);
-  const text = readFileOrFail(file, 'TF.js model.json').toString('utf8');
+  const text = readFileOrFail(file, 'TF.js model.json', MAX_MODEL_JSON_BYTES).toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -267,15 +290,20 @@ export async function loadTfjsLayers(modelJsonPath: string): Promise<ModelWeight
   const groups = readManifest(json, file);
 
   const dir = path.dirname(file);
+  const hashes = fileHashes(dir, file);
+  verifyHash(hashes, 'model.json', Buffer.from(text, 'utf8'), file);
   const found = new Map<string, { data: Float32Array; shape: number[] }>();
   for (const [gi, g] of groups.entries()) {
-    const buffers = g.paths.map((p) => readFileOrFail(path.resolve(dir, p), `weight shard (group ${gi + 1}) of ${file}:`));
-    const bytes = Buffer.concat(buffers);
     const needed = g.weights.reduce((acc, w) => acc + entryBytes(w, file), 0);
-    if (bytes.length !== needed) {
-      const sizes = g.paths.map((p, i) => `${p} (${buffers[i].length} B)`).join(', ');
-      throw weightsError(`${file}: weight group ${gi + 1} shards ${sizes} hold ${bytes.length} bytes, but its tensors ${g.weights.map((w) => w.name).join(', ')} need ${needed}`);
+    let buffers: Buffer[];
+    try {
+      buffers = readShards(dir, g.paths, needed);
+    } catch (e) {
+      if (!(e instanceof WeightFileError)) throw e;
+      throw weightsError(`${file}: weight group ${gi + 1} (tensors ${g.weights.map((w) => w.name).slice(0, 4).join(', ')}${g.weights.length > 4 ? ', …' : ''}): ${e.message}`, e);
     }
+    g.paths.forEach((p, i) => verifyHash(hashes, p, buffers[i], file));
+    const bytes = Buffer.concat(buffers);
     let offset = 0;
     for (const w of g.weights) {
       const size = entryBytes(w, file);

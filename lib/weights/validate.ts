@@ -1,7 +1,7 @@
 /**
  * Checks shared by every weight loader, so that each format reports the same mistakes the same way.
  */
-import * as fs from 'fs';
+import { readRegularFile } from './files';
 import { MobileNetError } from '../errors';
 import { ArchSpec, BLOCKS, ChannelRule, Variant, buildLayers, channels, weightedLayers } from '../spec';
 import { ModelWeights, expectedTensors } from './types';
@@ -10,12 +10,12 @@ export function weightsError(message: string, cause?: unknown): MobileNetError {
   return new MobileNetError('ERR_WEIGHTS', message, cause === undefined ? undefined : { cause });
 }
 
-export function readFileOrFail(path: string, what: string): Buffer {
+/** A weight file's bytes: a regular file (not a device or FIFO) of at most maxBytes, else ERR_WEIGHTS. */
+export function readFileOrFail(path: string, what: string, maxBytes = 2 ** 31 - 1): Buffer {
   try {
-    return fs.readFileSync(path);
+    return readRegularFile(path, maxBytes);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw weightsError(`cannot read ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, e);
+    throw weightsError(`cannot read ${what} ${path}: ${(e as Error).message}`, e);
   }
 }
 

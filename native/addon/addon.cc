@@ -2,6 +2,14 @@
 // native/engine and native/onednn and never sees a Node header.
 #include <napi.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <memory>
 #include <set>
 #include <string>
@@ -32,10 +40,20 @@ struct AddonData {
   std::set<Model*> live;
 };
 
+// A copy of one call's input. Settled calls hand theirs back to the model (Model::TakeInput), so
+// steady traffic copies into memory already mapped instead of page-faulting a fresh block each time.
+struct InputCopy {
+  std::unique_ptr<float[]> data;
+  size_t capacity = 0;
+};
+
 // One inference call in flight: lives from submit (main thread) to settle (main thread).
 struct Call {
   Napi::Promise::Deferred deferred;
-  Napi::Reference<Napi::Float32Array> input_ref, output_ref;
+  Napi::Reference<Napi::Float32Array> output_ref;
+  // The caller's input, copied at submit: JavaScript can shrink (resizable), detach (transfer) or
+  // rewrite its buffer while the executor runs, and a reference keeps the object alive, not its bytes.
+  InputCopy input;
   std::string error;
   std::unique_ptr<mobilenet::Profile> profile;  // profile() calls: the result to hand back
   explicit Call(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
@@ -105,6 +123,7 @@ class Model : public Napi::ObjectWrap<Model> {
       released_ = true;
       tsfn_.Release();
     }
+    spare_inputs_.clear();
     if (data_) {
       data_->live.erase(this);
       data_ = nullptr;
@@ -116,7 +135,6 @@ class Model : public Napi::ObjectWrap<Model> {
     std::unique_ptr<Call> call(raw);
     if (env == nullptr) {
       // The environment is being torn down: its handles are gone, so drop ours without touching them.
-      call->input_ref.SuppressDestruct();
       call->output_ref.SuppressDestruct();
       return;
     }
@@ -129,6 +147,7 @@ class Model : public Napi::ObjectWrap<Model> {
       // A worker being terminated refuses to run JavaScript; an exception escaping this callback
       // would abort the whole process, and there is nobody left to receive the result anyway.
     }
+    if (!disposed_) RecycleInput(std::move(call->input));
     if (--pending_ == 0) {
       try {
         Unref();
@@ -197,7 +216,48 @@ class Model : public Napi::ObjectWrap<Model> {
     return info.Env().Undefined();
   }
 
-  // infer(input: Float32Array, batch: number, output: 'probabilities'|'logits'|'embedding') → Promise<Float32Array>
+  // A buffer of at least n floats for an input copy: a spare one if it fits, else a new one.
+  InputCopy TakeInput(size_t n) {
+    auto best = spare_inputs_.end();
+    for (auto it = spare_inputs_.begin(); it != spare_inputs_.end(); ++it)
+      if (it->capacity >= n && (best == spare_inputs_.end() || it->capacity < best->capacity)) best = it;
+    if (best == spare_inputs_.end()) return InputCopy{std::unique_ptr<float[]>(new float[n]), n};
+    InputCopy c = std::move(*best);
+    spare_inputs_.erase(best);
+    return c;
+  }
+
+  // Keeps a settled call's copy for the next call, within a few buffers and kMaxSpareBytes.
+  void RecycleInput(InputCopy c) {
+    constexpr size_t kMaxSpares = 4, kMaxSpareBytes = size_t(32) << 20;
+    size_t bytes = c.capacity * sizeof(float);
+    for (const auto& s : spare_inputs_) bytes += s.capacity * sizeof(float);
+    if (c.data && spare_inputs_.size() < kMaxSpares && bytes <= kMaxSpareBytes) spare_inputs_.push_back(std::move(c));
+  }
+
+  // Copies n floats from src to dst in cache-sized blocks, checking the copy (what will run) for NaN
+  // and ±Inf while it is in L1. Returns the index of the first non-finite value, or n.
+  static size_t CopyFinite(float* dst, const float* src, size_t n, bool check) {
+    constexpr size_t kBlock = 4096;
+    for (size_t at = 0; at < n; at += kBlock) {
+      const size_t len = std::min(kBlock, n - at);
+      std::memcpy(dst + at, src + at, len * sizeof(float));
+      if (!check) continue;
+      // NaN and ±Inf are the floats whose magnitude bits reach 0x7f800000; a max over integers vectorises.
+      uint32_t top = 0;
+      for (size_t i = 0; i < len; ++i) {
+        uint32_t bits;
+        std::memcpy(&bits, dst + at + i, sizeof bits);
+        top = std::max(top, bits & 0x7fffffffu);
+      }
+      if (top >= 0x7f800000u)
+        for (size_t i = at; i < at + len; ++i)
+          if (!std::isfinite(dst[i])) return i;
+    }
+    return n;
+  }
+
+  // infer(input: Float32Array, batch: number, output: 'probabilities'|'logits'|'embedding'[, allowNonFinite]) → Promise<Float32Array>
   Napi::Value Infer(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (disposed_ || !executor_) return Rejected(env, "ERR_DISPOSED", "the model has been disposed");
@@ -212,12 +272,22 @@ class Model : public Napi::ObjectWrap<Model> {
       return Rejected(env, "ERR_SHAPE", "input has " + std::to_string(input.ElementLength()) + " floats; expected batch × " +
                                             std::to_string(image_size_));
     Output output = which == 0 ? Output::Probabilities : which == 1 ? Output::Logits : Output::Embedding;
+    const size_t n = input.ElementLength();
+    InputCopy copy = TakeInput(n);
+    const bool allow_non_finite = info.Length() > 3 && info[3].ToBoolean();
+    const size_t bad = CopyFinite(copy.data.get(), input.Data(), n, !allow_non_finite);
+    if (bad < n) {
+      const std::string value = std::to_string(copy.data[bad]);
+      RecycleInput(std::move(copy));
+      return Rejected(env, "ERR_INVALID_ARGUMENT", "input value " + std::to_string(bad) + " (image " + std::to_string(bad / image_size_) +
+                                                       ") is " + value + "; expected finite numbers (pass allowNonFinite to run anyway)");
+    }
     Napi::Float32Array result = Napi::Float32Array::New(env, size_t(batch) * width_[which]);
     auto call = std::make_unique<Call>(env);
-    call->input_ref = Napi::Persistent(input);
     call->output_ref = Napi::Persistent(result);
+    call->input = std::move(copy);
 
-    mobilenet::Job job{mobilenet::Inference{input.Data(), int(batch), output, result.Data()}, Completion(call.get())};
+    mobilenet::Job job{mobilenet::Inference{call->input.data.get(), int(batch), output, result.Data()}, Completion(call.get())};
     return Submit(env, std::move(call), std::move(job));
   }
 
@@ -245,6 +315,7 @@ class Model : public Napi::ObjectWrap<Model> {
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     if (!disposed_) {
       disposed_ = true;
+      spare_inputs_.clear();
       if (pending_ == 0) StopWhenDrained();
     }
     return info.Env().Undefined();
@@ -276,6 +347,7 @@ class Model : public Napi::ObjectWrap<Model> {
 
   std::shared_ptr<mobilenet::ActivationStats> stats_;
   Limits limits_;
+  std::vector<InputCopy> spare_inputs_;  // main thread only (submit and settle)
   std::unique_ptr<mobilenet::Executor> executor_;
   Napi::ThreadSafeFunction tsfn_;
   AddonData* data_ = nullptr;
@@ -285,6 +357,16 @@ class Model : public Napi::ObjectWrap<Model> {
   bool disposed_ = false;
   bool released_ = false;
 };
+
+// trimMemory() → whether glibc gave memory back: freed memory (e.g. of large image decodes) stays in
+// malloc's arenas otherwise; the server calls this when its decodes go idle.
+Napi::Value TrimMemory(const Napi::CallbackInfo& info) {
+#if defined(__GLIBC__)
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) != 0);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
@@ -296,6 +378,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("resizeInto", Napi::Function::New(env, mobilenet_addon::ResizeInto));
   exports.Set("resizeIntoSync", Napi::Function::New(env, mobilenet_addon::ResizeIntoSync));
+  exports.Set("trimMemory", Napi::Function::New(env, TrimMemory));
   // Runs before the environment's objects are finalised: stop every executor thread so a
   // worker_thread that exits never leaves a native thread touching freed state.
   env.AddCleanupHook([data]() {

@@ -15,6 +15,8 @@ interface BatchCliOptions extends ModelCliOptions {
   batchSize: number;
   ext?: string;
   progress: boolean;
+  allowSvg?: boolean;
+  decodeTimeoutMs?: number;
 }
 
 function summaryLine(s: BatchSummary): string {
@@ -35,6 +37,8 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'images decoded in parallel (default: cores + 1, see README: core budget)', parseNumberOption('concurrency', true))
     .option('--batch-size <n>', 'most images per forward pass', parseNumberOption('batch-size', true), 16)
     .option('--ext <list>', 'comma-separated extensions taken from directories (default: common image formats)')
+    .option('--allow-svg', 'take SVG files too (trusted input only: rendered in a child process, stopped at the decode time limit)')
+    .option('--decode-timeout-ms <ms>', 'time limit of one image decode, then an ERR_DECODE_TIMEOUT record (default 10000)', parseNumberOption('decode-timeout-ms', false))
     .option('--no-progress', 'no progress bar (it is only shown when stderr is a terminal anyway)')
     .action(async (input: string, opts: BatchCliOptions) => {
       let model: MobileNet | undefined;
@@ -77,6 +81,8 @@ export function register(program: Command): void {
           concurrency: budget.decoders,
           batchSize: opts.batchSize,
           extensions,
+          allowSvg: opts.allowSvg,
+          decodeTimeoutMs: opts.decodeTimeoutMs,
           signal: controller.signal,
           onWarning: (m) => {
             bar?.stop();

@@ -41,6 +41,9 @@ interface ServeOptions {
   maxWaitMs?: number;
   preprocess?: 'tfjs' | 'center-crop';
   log?: boolean;
+  allowSvg?: boolean;
+  decodeTimeoutMs?: number;
+  maxConcurrentDecodes?: number;
 }
 
 export function register(program: Command): void {
@@ -61,6 +64,9 @@ export function register(program: Command): void {
     .option('--max-wait-ms <ms>', 'how long the executor waits to batch a lone request (default 0)', parseNumber('max-wait-ms', false))
     .option('--preprocess <mode>', "default preprocessing: 'tfjs' or 'center-crop'")
     .option('--log', 'log each request (JSON lines on stdout)')
+    .option('--allow-svg', 'accept SVG (trusted setups only: rendered in a child process, one at a time, killed at the decode time limit); default: 415')
+    .option('--decode-timeout-ms <ms>', 'time limit of one image decode, then 422 ERR_DECODE_TIMEOUT (default 10000)', parseNumber('decode-timeout-ms', false))
+    .option('--max-concurrent-decodes <n>', 'image decodes at once; /readyz answers 503 while more wait (default: cores, at most 4)', parseNumber('max-concurrent-decodes', true))
     .action(async (opts: ServeOptions) => {
       let server;
       try {
@@ -79,6 +85,9 @@ export function register(program: Command): void {
           maxWaitMs: opts.maxWaitMs,
           preprocess: opts.preprocess,
           logger: opts.log ?? false,
+          allowSvg: opts.allowSvg ?? false,
+          decodeTimeoutMs: opts.decodeTimeoutMs,
+          maxConcurrentDecodes: opts.maxConcurrentDecodes,
         });
         const url = await server.listen({ port: opts.port, host: opts.host });
         const names = [...server.models].map(([name, m]) => `${name} (α=${m.arch.alpha}, ${m.arch.resolution} px)`).join(', ');
