@@ -22,14 +22,16 @@
         "native/onednn/plan_builder.cc",
         "native/onednn/profiler.cc",
         "native/onednn/backend.cc",
+        "native/image/resize.cc",
         "native/addon/addon.cc",
-        "native/addon/convert.cc"
+        "native/addon/convert.cc",
+        "native/addon/image.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fopenmp", "-O3", "-Wall", "-Wextra"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fopenmp", "-O3", "-ffp-contract=off", "-Wall", "-Wextra"],
       "libraries": ["-ldnnl", "-fopenmp"]
     }
   ]

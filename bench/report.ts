@@ -1,20 +1,25 @@
 /** Turns the benchmark's results into the Markdown table and the SVG chart. */
 import type { BenchResults } from './run';
 
+/** The GFLOP/s that "% of peak" divides by: the FMA-issue limit where measured, else (older results) sgemm. */
+export function peakGflops(r: Pick<BenchResults, 'sgemm' | 'fma'>): number {
+  return r.fma && r.fma.gflops > 0 ? r.fma.gflops : r.sgemm.gflops;
+}
+
 const f = (v: number | undefined, digits = 1) => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
 
 export function markdown(r: BenchResults): string {
   const lines: string[] = [];
   lines.push(`# MobileNet v1 benchmark`, '');
-  lines.push(`${r.date} · ${r.machine} · ${r.threads} threads · oneDNN sgemm peak ${f(r.sgemm.gflops)} GFLOP/s (n=${r.sgemm.n}, same run)${r.rounds && r.rounds > 1 ? ` · ours and onnxruntime: median of ${r.rounds} alternating rounds` : ''}${r.quick ? ' · quick run' : ''}`, '');
+  lines.push(`${r.date} · ${r.machine} · ${r.threads} threads · ${r.fma ? `FMA-issue peak ${f(r.fma.gflops)} GFLOP/s (${r.fma.isa}, same run) · ` : ''}oneDNN sgemm ${f(r.sgemm.gflops)} GFLOP/s (n=${r.sgemm.n}, same run)${r.rounds && r.rounds > 1 ? ` · ours and onnxruntime: median of ${r.rounds} alternating rounds` : ''}${r.quick ? ' · quick run' : ''}`, '');
   lines.push('Random weights (seed ' + r.seed + '), identical for every engine (onnxruntime runs our ONNX export of them). '
-    + 'Batch-1: median / p99 ms. Batch-32: images/s and the fraction of the sgemm peak it reaches (2 · mult-adds · img/s). '
+    + 'Batch-1: median / p99 ms. Batch-32: images/s and the fraction of the peak it reaches (2 · mult-adds · img/s over the FMA-issue peak; over sgemm in runs before it existed). '
     + 'RSS: peak resident MB of the engine\'s own process. Load: model creation ms (first inference in brackets).', '');
   lines.push('| α | res | MMACs | engine | b1 median | b1 p99 | b32 img/s | % peak | 64×b1 img/s | peak RSS MB | load ms | max\\|Δp\\| vs ours |');
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const c of r.configs) {
     for (const e of c.engines) {
-      const peak = e.batch32 ? (2 * c.macs * e.batch32.imagesPerSecond) / 1e9 / r.sgemm.gflops * 100 : undefined;
+      const peak = e.batch32 ? (2 * c.macs * e.batch32.imagesPerSecond) / 1e9 / peakGflops(r) * 100 : undefined;
       lines.push(`| ${c.alpha} | ${c.resolution} | ${f(c.macs / 1e6, 0)} | ${e.engine} | ${f(e.batch1?.median, 2)} | ${f(e.batch1?.p99, 2)} | ${f(e.batch32?.imagesPerSecond)} | ${f(peak)} | ${f(e.concurrent64?.imagesPerSecond)} | ${f(e.rssPeakMB, 0)} | ${f(e.loadMs, 0)} (${f(e.firstMs, 0)}) | ${e.maxProbDiff === undefined ? '–' : e.maxProbDiff.toExponential(1)} |`);
     }
   }

@@ -17,7 +17,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ENGINES, macsOf, median, type ChildArgs, type ChildResult, type EngineName } from './common';
-import { markdown, svgChart } from './report';
+import { markdown, peakGflops, svgChart } from './report';
 
 export interface EngineResult extends Omit<ChildResult, 'probabilities'> {
   maxProbDiff?: number;
@@ -40,6 +40,8 @@ export interface BenchResults {
   seed: number;
   quick: boolean;
   sgemm: { gflops: number; n: number; threads: number };
+  /** The FMA-issue limit (bench/fma_peak.cc): the denominator of "% of peak". Absent in results older than it. */
+  fma?: { gflops: number; isa: string; threads: number };
   configs: ConfigResult[];
   /** The precision axis (bench/precision.ts, α=1/224): fp32/bf16/int8 vs onnxruntime fp32, and accuracy per mode. */
   precision?: { text: string; data: unknown };
@@ -62,17 +64,18 @@ function list(name: string, fallback: number[]): number[] {
   return out;
 }
 
-/** Builds (once) and runs the sgemm probe: a standalone C++ program linked against the same libdnnl. */
-function sgemmPeak(threads: number, seconds: number): BenchResults['sgemm'] {
-  const exe = path.join(ROOT, 'scratch', 'sgemm_peak');
-  const src = path.join(ROOT, 'bench', 'sgemm_peak.cc');
+/** Builds (once) and runs a probe: a standalone C++ program (bench/<name>.cc), linked against the same libdnnl. */
+function probe<T>(name: string, threads: number, seconds: number): T {
+  const exe = path.join(ROOT, 'scratch', name);
+  const src = path.join(ROOT, 'bench', `${name}.cc`);
   if (!fs.existsSync(exe) || fs.statSync(exe).mtimeMs < fs.statSync(src).mtimeMs) {
     fs.mkdirSync(path.dirname(exe), { recursive: true });
     execFileSync('g++', ['-O2', '-fopenmp', src, '-ldnnl', '-o', exe], { stdio: 'inherit' });
   }
   const out = execFileSync(exe, [String(seconds)], { env: { ...process.env, OMP_NUM_THREADS: String(threads) } }).toString();
-  return JSON.parse(out.trim().split('\n').pop()!);
+  return JSON.parse(out.trim().split('\n').pop()!) as T;
 }
+
 
 /** Per metric, the median over rounds of the same engine (timings, throughputs, load); RSS: the largest. */
 function medianRound(rounds: ChildResult[]): ChildResult {
@@ -119,9 +122,9 @@ async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const results: BenchResults = {
     date: new Date().toISOString(), machine: `${cpu}, ${os.cpus().length} logical CPUs, load ${os.loadavg()[0].toFixed(1)}`,
-    threads, rounds, seed, quick, sgemm: sgemmPeak(threads, quick ? 2 : 4), configs: [], failures: [],
+    threads, rounds, seed, quick, sgemm: probe('sgemm_peak', threads, quick ? 2 : 4), fma: probe('fma_peak', threads, quick ? 1 : 2), configs: [], failures: [],
   };
-  console.log(`sgemm peak (oneDNN, ${threads} threads): ${results.sgemm.gflops.toFixed(1)} GFLOP/s`);
+  console.log(`FMA-issue peak (${results.fma!.isa}, ${threads} threads): ${results.fma!.gflops.toFixed(1)} GFLOP/s · oneDNN sgemm: ${results.sgemm.gflops.toFixed(1)} GFLOP/s (${((results.sgemm.gflops / peakGflops(results)) * 100).toFixed(0)} % of peak)`);
 
   for (const [alpha, resolution] of pairs) {
     const macs = macsOf(alpha, resolution);
@@ -152,7 +155,7 @@ async function main(): Promise<void> {
         config.engines.push(entry);
         const gflops = rest.batch32 ? (2 * macs * rest.batch32.imagesPerSecond) / 1e9 : undefined;
         console.log(`α=${alpha} ${resolution}px ${engine.padEnd(16)} b1 ${rest.batch1!.median.toFixed(2)} ms (p99 ${rest.batch1!.p99.toFixed(2)})`
-          + (rest.batch32 ? `  b32 ${rest.batch32.imagesPerSecond.toFixed(1)} img/s (${((gflops! / results.sgemm.gflops) * 100).toFixed(0)} % of peak)` : '')
+          + (rest.batch32 ? `  b32 ${rest.batch32.imagesPerSecond.toFixed(1)} img/s (${((gflops! / peakGflops(results)) * 100).toFixed(0)} % of peak)` : '')
           + (rest.concurrent64 ? `  64×b1 ${rest.concurrent64.imagesPerSecond.toFixed(1)} img/s in ${rest.concurrent64.batches} batches` : '')
           + `  RSS ${rest.rssPeakMB.toFixed(0)} MB  load ${rest.loadMs.toFixed(0)} ms`
           + (entry.maxProbDiff !== undefined ? `  max|Δp| ${entry.maxProbDiff.toExponential(1)}` : ''));

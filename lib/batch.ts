@@ -20,8 +20,10 @@ import { Minimatch } from 'minimatch';
 import { describe, fail, MobileNetError } from './errors';
 import { LIMITS } from './limits';
 import * as v from './validate';
-import { DEFAULT_MAX_PIXELS, prepareImage, type Preprocess } from './image';
+import { BatchSlots } from './batch-slots';
+import { DEFAULT_MAX_PIXELS, prepareImageInto, type Preprocess } from './image';
 import { DecodeGuard, readImageFile } from './image-guard';
+import type { DecodeMode } from './image-stage';
 import { topK, type ClassScore } from './labels';
 import type { MobileNet } from './model';
 
@@ -50,6 +52,8 @@ export interface BatchOptions {
   /** Labels per image (default 5). */
   topk?: number;
   preprocess?: Preprocess;
+  /** 'auto' (default) or 'full' (PrepareOptions.decode); default: the model's. */
+  decode?: DecodeMode;
   /** Images decoded at once (default 4). */
   concurrency?: number;
   /** Most images per forward pass (default 16). */
@@ -276,34 +280,6 @@ async function readExisting(out: string, format: OutputFormat, header: string[],
   return { done, empty: lastEnd === 0 };
 }
 
-/** A bounded FIFO: put() waits while full, take() waits while empty and not closed. */
-class BoundedQueue<T> {
-  private items: T[] = [];
-  private closed = false;
-  private putWaiters: Array<() => void> = [];
-  private takeWaiters: Array<() => void> = [];
-  constructor(private readonly capacity: number) {}
-
-  async put(item: T): Promise<void> {
-    while (this.items.length >= this.capacity) await new Promise<void>((r) => this.putWaiters.push(r));
-    this.items.push(item);
-    for (const w of this.takeWaiters.splice(0)) w();
-  }
-
-  /** Exactly `n` items, or fewer (possibly none) once the queue is closed. */
-  async take(n: number): Promise<T[]> {
-    while (this.items.length < n && !this.closed) await new Promise<void>((r) => this.takeWaiters.push(r));
-    const got = this.items.splice(0, n);
-    for (const w of this.putWaiters.splice(0, got.length)) w();
-    return got;
-  }
-
-  close(): void {
-    this.closed = true;
-    for (const w of this.takeWaiters.splice(0)) w();
-  }
-}
-
 function errorOf(e: unknown): { code: string; message: string } {
   if (e instanceof MobileNetError) return { code: e.code, message: e.message };
   const err = e as Error & { code?: unknown };
@@ -400,36 +376,40 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
     }
   };
 
+  // Decoders write each image straight into a row of a batch buffer; three buffers: one in
+  // inference while two fill (decoding runs up to two batches ahead).
+  const slots = new BatchSlots(R * R * 3, batchSize, 3);
+  const prepare = { resolution: R, preprocess: opts.preprocess, decode: opts.decode ?? model.decode };
   const guard = new DecodeGuard({ allowSvg: opts.allowSvg === true, timeoutMs: opts.decodeTimeoutMs, maxConcurrent: concurrency, maxWaiting: Number.MAX_SAFE_INTEGER });
-  const queue = new BoundedQueue<{ file: string; tensor: Float32Array }>(batchSize * 2);
   const decoder = async (): Promise<void> => {
     for (let file = await nextPath(); file !== undefined; file = await nextPath()) {
-      let tensor: Float32Array;
+      const { batch, row, data, offset } = await slots.claim(file);
       try {
         const bytes = await readImageFile(file);
-        tensor = await guard.decode(bytes, (raster, timeoutSeconds) => prepareImage(raster, { resolution: R, preprocess: opts.preprocess, timeoutSeconds }), DEFAULT_MAX_PIXELS);
+        await guard.decode(bytes, (raster, timeoutSeconds) => prepareImageInto(raster, data, offset, { ...prepare, timeoutSeconds }), DEFAULT_MAX_PIXELS);
+        slots.settle(batch, row, true);
       } catch (e) {
         writeError(file, e);
         report();
-        continue;
+        slots.settle(batch, row, false);
       }
-      await queue.put({ file, tensor });
     }
   };
-  const size = R * R * 3;
   const inference = async (): Promise<void> => {
-    for (let items = await queue.take(batchSize); items.length > 0; items = await queue.take(batchSize)) {
+    for (let b = await slots.next(); b !== undefined; b = await slots.next()) {
       // The executor pads and splits passes into the few batch sizes it keeps plans for.
-      const batch = new Float32Array(items.length * size);
-      items.forEach((it, i) => batch.set(it.tensor, i * size));
+      const n = b.files.length;
       try {
-        const result = await model.infer(batch, [items.length, R, R, 3], { output: embed ? 'embedding' : 'probabilities' });
-        items.forEach((it, i) => {
-          if (embed) writeEmbedding(it.file, result.subarray(i * width, (i + 1) * width));
-          else writeTop(it.file, topK(result, i * classes, classes, topk));
+        const result = await model.infer(b.data.subarray(0, n * R * R * 3), [n, R, R, 3], { output: embed ? 'embedding' : 'probabilities' });
+        b.files.forEach((file, i) => {
+          if (!b.ok[i]) return;
+          if (embed) writeEmbedding(file, result.subarray(i * width, (i + 1) * width));
+          else writeTop(file, topK(result, i * classes, classes, topk));
         });
       } catch (e) {
-        for (const it of items) writeError(it.file, e);
+        b.files.forEach((file, i) => b.ok[i] && writeError(file, e));
+      } finally {
+        slots.recycle(b);
       }
       report();
     }
@@ -440,7 +420,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
     try {
       await Promise.all(Array.from({ length: concurrency }, decoder));
     } finally {
-      queue.close();
+      slots.close();
       await inferring;
     }
   } finally {

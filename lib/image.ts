@@ -27,9 +27,13 @@ import * as os from 'os';
 import { Blob } from 'buffer';
 import { fileURLToPath } from 'url';
 import { describe, fail, MobileNetError } from './errors';
+import { checkDecodeMode, resizeIntoNative, shrinkTarget, type DecodeMode, type StagePixels } from './image-stage';
+import { CENTER_CROP_FRACTION } from './image-resize';
 import { LIMITS } from './limits';
 import * as v from './validate';
 import { loadSharp } from './optional';
+
+export { CENTER_CROP_FRACTION, centralCropBox, pixelsToTensor, resizeBilinear, type CropBox } from './image-resize';
 
 export type Preprocess = 'tfjs' | 'center-crop';
 
@@ -56,6 +60,11 @@ export interface PrepareOptions {
   preprocess?: Preprocess;
   /** Decompression-bomb guard: images with more pixels (width·height) are refused with ERR_IMAGE_TOO_LARGE. */
   maxPixels?: number;
+  /**
+   * 'auto' (default): large JPEGs are shrunk while decoding (see lib/image-stage.ts for the rule);
+   * 'full': every pixel is decoded, so 'tfjs' is bit-identical to TF.js on any image.
+   */
+  decode?: DecodeMode;
   /** Time limit of one decode in seconds (sharp's timeout(), which stops libvips): ERR_DECODE_TIMEOUT. Default: none. */
   timeoutSeconds?: number;
 }
@@ -71,13 +80,12 @@ export const DEFAULT_RESOLUTION = 224;
 export const DEFAULT_MAX_PIXELS = 100_000_000;
 /** Larger outputs would be tens of megabytes per image and no MobileNet is trained for them. */
 const MAX_RESOLUTION = LIMITS.resolution.max;
-/** TF-slim's central_fraction for evaluation. */
-export const CENTER_CROP_FRACTION = 0.875;
 
 interface ResolvedOptions {
   resolution: number;
   preprocess: Preprocess;
   maxPixels: number;
+  decode: DecodeMode;
   timeoutSeconds: number | undefined;
 }
 
@@ -91,7 +99,7 @@ function resolveOptions(opts: unknown): ResolvedOptions {
   const preprocess = v.preprocess(o.preprocess ?? 'tfjs');
   const maxPixels = v.int(o.maxPixels ?? DEFAULT_MAX_PIXELS, 'maxPixels', 1);
   const timeoutSeconds = v.optional(o.timeoutSeconds, (t) => v.int(t, 'timeoutSeconds', 1, 3600));
-  return { resolution, preprocess, maxPixels, timeoutSeconds };
+  return { resolution, preprocess, maxPixels, timeoutSeconds, decode: checkDecodeMode(o.decode) };
 }
 
 function isRawPixels(v: unknown): v is RawPixels {
@@ -152,20 +160,23 @@ async function bytesFromPath(file: string): Promise<string> {
   return file;
 }
 
-async function decodeEncoded(source: Buffer | string, maxPixels: number, timeoutSeconds?: number): Promise<DecodedPixels> {
-  const what = typeof source === 'string' ? `the file ${JSON.stringify(source)}` : `a buffer of ${source.length} bytes`;
+/**
+ * Decodes to 8-bit pixels (1, 3 or 4 channels as sharp leaves them), orientation applied.
+ * `shrinkTo`: reduce to this shorter side while decoding (JPEG shrink-on-load, then sharp's 'linear').
+ */
+async function decodeRaw(source: Buffer | string, maxPixels: number, what: string, shrinkTo?: number, timeoutSeconds?: number): Promise<StagePixels> {
   let result: { data: Buffer; info: { width: number; height: number; channels: number } };
   const sharp = loadSharp();  // outside the try: a missing sharp binary is not a bad image
   try {
     // failOn 'warning' (sharp's default, recommended for untrusted input) refuses truncated or
     // damaged data instead of classifying a half-grey picture.
-    result = await sharp(source, { limitInputPixels: maxPixels, failOn: 'warning', pages: 1 })
+    let pipeline = sharp(source, { limitInputPixels: maxPixels, failOn: 'warning', pages: 1 })
       .timeout({ seconds: timeoutSeconds ?? 0 })
       .autoOrient()
       .toColourspace('srgb')
-      .removeAlpha()
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
+      .removeAlpha();
+    if (shrinkTo !== undefined) pipeline = pipeline.resize(shrinkTo, shrinkTo, { fit: 'outside', kernel: 'linear', fastShrinkOnLoad: true });
+    result = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (timeoutSeconds !== undefined && /^timeout:/.test(message))
@@ -188,11 +199,9 @@ async function decodeEncoded(source: Buffer | string, maxPixels: number, timeout
     // Orientation never changes the pixel count, but a format without size metadata could slip past sharp's check.
     fail('ERR_IMAGE_TOO_LARGE', `${what} decodes to ${info.width}x${info.height}, more than maxPixels = ${maxPixels}`);
   }
-  if (info.channels === 3 && data.length === info.width * info.height * 3) {
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
-  }
-  if ((info.channels === 1 || info.channels === 4) && data.length === info.width * info.height * info.channels) {
-    return rawToRgb({ data, width: info.width, height: info.height, channels: info.channels }, maxPixels);
+  const { width, height, channels } = info;
+  if ((channels === 1 || channels === 3 || channels === 4) && data.length === width * height * channels) {
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height, channels };
   }
   return fail(
     'ERR_INVALID_IMAGE',
@@ -210,6 +219,12 @@ function pathOfUrl(url: URL | string): string {
   }
   if (parsed.protocol !== 'file:') fail('ERR_INVALID_ARGUMENT', `only file: URLs are read; fetch ${parsed.protocol} URLs yourself and pass the bytes, got ${describe(parsed.href)}`);
   return fileURLToPath(parsed);
+}
+
+async function decodeEncoded(source: Buffer | string, maxPixels: number, timeoutSeconds?: number): Promise<DecodedPixels> {
+  const what = typeof source === 'string' ? `the file ${JSON.stringify(source)}` : `a buffer of ${source.length} bytes`;
+  const raw = await decodeRaw(source, maxPixels, what, undefined, timeoutSeconds);
+  return raw.channels === 3 ? raw : rawToRgb(raw, maxPixels);
 }
 
 /**
@@ -240,142 +255,6 @@ export async function decodePixels(input: ImageInput, maxPixels: number = DEFAUL
   );
 }
 
-export interface CropBox {
-  top: number;
-  left: number;
-  height: number;
-  width: number;
-}
-
-/**
- * Bilinear resize with TensorFlow's sampling rules, from an HWC image (or a crop box of it)
- * into `out` at `outOffset`.
- *
- * Why hand-written: TF's `resize_bilinear` (legacy mode, half_pixel_centers = false) samples at
- * `src = dst · (in − 1)/(out − 1)` with align_corners, or `src = dst · in/out` without, and does
- * no antialiasing when shrinking. sharp/libvips, canvas and Pillow all sample at pixel centres
- * and/or filter when downscaling, so none of them gives TF's numbers. This is the arithmetic of
- * the tfjs-backend-cpu kernel (interpolate in double, store as float32), which makes the 'tfjs'
- * mode match `tf.image.resizeBilinear` exactly.
- *
- * `lut`, when given, maps each (integer) source value before interpolation — used to normalise
- * uint8 pixels on the fly without allocating a float copy of a large image.
- */
-export function resizeBilinear(
-  src: ArrayLike<number>,
-  srcHeight: number,
-  srcWidth: number,
-  channels: number,
-  outHeight: number,
-  outWidth: number,
-  alignCorners: boolean,
-  options: { crop?: CropBox; lut?: Float32Array; out?: Float32Array; outOffset?: number } = {},
-): Float32Array {
-  const crop = options.crop ?? { top: 0, left: 0, height: srcHeight, width: srcWidth };
-  const out = options.out ?? new Float32Array(outHeight * outWidth * channels);
-  const lut = options.lut;
-  let o = options.outOffset ?? 0;
-  if (
-    crop.top < 0 || crop.left < 0 || crop.height < 1 || crop.width < 1 ||
-    crop.top + crop.height > srcHeight || crop.left + crop.width > srcWidth ||
-    src.length < srcHeight * srcWidth * channels || o + outHeight * outWidth * channels > out.length
-  ) {
-    fail('ERR_SHAPE', 'resizeBilinear: crop box or output buffer out of range');
-  }
-  const inH = crop.height;
-  const inW = crop.width;
-  const rowRatio = (alignCorners && outHeight > 1 ? inH - 1 : inH) / (alignCorners && outHeight > 1 ? outHeight - 1 : outHeight);
-  const colRatio = (alignCorners && outWidth > 1 ? inW - 1 : inW) / (alignCorners && outWidth > 1 ? outWidth - 1 : outWidth);
-  const rowStride = srcWidth * channels;
-
-  const colLeft = new Int32Array(outWidth);
-  const colRight = new Int32Array(outWidth);
-  const colFrac = new Float64Array(outWidth);
-  for (let c = 0; c < outWidth; c++) {
-    const f = colRatio * c;
-    const lo = Math.max(0, Math.floor(f));
-    const hi = Math.min(inW - 1, Math.ceil(f));
-    colFrac[c] = f - lo;
-    colLeft[c] = (crop.left + lo) * channels;
-    colRight[c] = (crop.left + hi) * channels;
-  }
-
-  for (let r = 0; r < outHeight; r++) {
-    const f = rowRatio * r;
-    const lo = Math.max(0, Math.floor(f));
-    const hi = Math.min(inH - 1, Math.ceil(f));
-    const rowFrac = f - lo;
-    const top = (crop.top + lo) * rowStride;
-    const bottom = (crop.top + hi) * rowStride;
-    for (let c = 0; c < outWidth; c++) {
-      const tl = top + colLeft[c];
-      const tr = top + colRight[c];
-      const bl = bottom + colLeft[c];
-      const br = bottom + colRight[c];
-      const cf = colFrac[c];
-      for (let d = 0; d < channels; d++) {
-        let topLeft = src[tl + d];
-        let topRight = src[tr + d];
-        let bottomLeft = src[bl + d];
-        let bottomRight = src[br + d];
-        if (lut) {
-          topLeft = lut[topLeft];
-          topRight = lut[topRight];
-          bottomLeft = lut[bottomLeft];
-          bottomRight = lut[bottomRight];
-        }
-        const t = topLeft + (topRight - topLeft) * cf;
-        const b = bottomLeft + (bottomRight - bottomLeft) * cf;
-        out[o++] = t + (b - t) * rowFrac;
-      }
-    }
-  }
-  return out;
-}
-
-/** TF.js mobilenet's per-pixel normalisation `x · (2/255) + (−1)` in float32, as a table. */
-const TFJS_LUT = (() => {
-  const k = Math.fround(2 / 255);
-  const lut = new Float32Array(256);
-  for (let x = 0; x < 256; x++) lut[x] = Math.fround(Math.fround(x * k) - 1);
-  return lut;
-})();
-
-/** TF `convert_image_dtype(uint8 → float32)`: `x · (1/255)` in float32, as a table. */
-const UNIT_LUT = (() => {
-  const k = Math.fround(1 / 255);
-  const lut = new Float32Array(256);
-  for (let x = 0; x < 256; x++) lut[x] = Math.fround(x * k);
-  return lut;
-})();
-
-/** TF `central_crop`: the box is computed in double and truncated to int, as TF does. */
-export function centralCropBox(height: number, width: number, fraction: number = CENTER_CROP_FRACTION): CropBox {
-  const top = Math.trunc((height - height * fraction) / 2);
-  const left = Math.trunc((width - width * fraction) / 2);
-  return { top, left, height: height - 2 * top, width: width - 2 * left };
-}
-
-/** Resize + normalise decoded pixels into `out` at `offset` (R·R·3 floats). */
-export function pixelsToTensor(
-  pixels: DecodedPixels,
-  resolution: number,
-  preprocess: Preprocess,
-  out: Float32Array = new Float32Array(resolution * resolution * 3),
-  offset = 0,
-): Float32Array {
-  const { data, width, height } = pixels;
-  if (preprocess === 'tfjs') {
-    resizeBilinear(data, height, width, 3, resolution, resolution, true, { lut: TFJS_LUT, out, outOffset: offset });
-  } else {
-    const crop = centralCropBox(height, width);
-    resizeBilinear(data, height, width, 3, resolution, resolution, false, { crop, lut: UNIT_LUT, out, outOffset: offset });
-    const end = offset + resolution * resolution * 3;
-    for (let i = offset; i < end; i++) out[i] = Math.fround(out[i] - 0.5) * 2;
-  }
-  return out;
-}
-
 async function prepareInto(input: ImageInput, o: ResolvedOptions, out: Float32Array | undefined, offset: number): Promise<Float32Array> {
   const size = o.resolution * o.resolution * 3;
   if (input instanceof Float32Array) {
@@ -389,8 +268,32 @@ async function prepareInto(input: ImageInput, o: ResolvedOptions, out: Float32Ar
     out.set(input, offset);
     return out;
   }
-  const pixels = await decodePixels(input, o.maxPixels, o.timeoutSeconds);
-  return pixelsToTensor(pixels, o.resolution, o.preprocess, out, offset);
+  const target = out ?? new Float32Array(size);
+  const pixels = await decodeForStage(input, o);
+  await resizeIntoNative(pixels, o.resolution, o.preprocess, CENTER_CROP_FRACTION, target, offset);
+  return target;
+}
+
+/** decodePixels for the resize stage: shrinks large JPEGs (o.decode) and keeps grey/RGBA as they are. */
+async function decodeForStage(input: ImageInput, o: ResolvedOptions): Promise<StagePixels> {
+  if (isRawPixels(input) || input instanceof Float32Array) return { ...(await decodePixels(input, o.maxPixels, o.timeoutSeconds)), channels: 3 };
+  let bytes: Buffer;
+  let what: string;
+  if (typeof input === 'string') {
+    const file = await bytesFromPath(input);
+    what = `the file ${JSON.stringify(file)}`;
+    if (o.decode === 'full') return decodeRaw(file, o.maxPixels, what, undefined, o.timeoutSeconds);
+    try {
+      bytes = await fsp.readFile(file);
+    } catch (err) {
+      return fail('ERR_INVALID_ARGUMENT', `no readable image file at ${JSON.stringify(file)}: ${(err as Error).message}`, err);
+    }
+  } else if (input instanceof Uint8Array) bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  else if (input instanceof ArrayBuffer) bytes = Buffer.from(input);
+  else return { ...(await decodePixels(input, o.maxPixels, o.timeoutSeconds)), channels: 3 }; // not an image: decodePixels names what it got
+  if (bytes.length === 0) fail('ERR_INVALID_IMAGE', 'expected encoded image bytes, got an empty buffer');
+  what ??= `a buffer of ${bytes.length} bytes`;
+  return decodeRaw(bytes, o.maxPixels, what, shrinkTarget(bytes, o.resolution, o.decode), o.timeoutSeconds);
 }
 
 /**
@@ -401,6 +304,18 @@ async function prepareInto(input: ImageInput, o: ResolvedOptions, out: Float32Ar
  */
 export async function prepareImage(input: ImageInput, opts?: PrepareOptions): Promise<Float32Array> {
   return prepareInto(input, resolveOptions(opts), undefined, 0);
+}
+
+/**
+ * One image written into `out` at `offset` (R·R·3 floats), e.g. a row of a batch's input buffer:
+ * the decode + resize stage with no copy. Rejects like prepareImage; `out` is then partly written.
+ */
+export async function prepareImageInto(input: ImageInput, out: Float32Array, offset: number, opts?: PrepareOptions): Promise<void> {
+  const o = resolveOptions(opts);
+  if (!(out instanceof Float32Array) || !Number.isSafeInteger(offset) || offset < 0 || offset + o.resolution * o.resolution * 3 > out.length) {
+    fail('ERR_SHAPE', `prepareImageInto: out must be a Float32Array with room for ${o.resolution}·${o.resolution}·3 floats at offset ${describe(offset)}`);
+  }
+  await prepareInto(input, o, out, offset);
 }
 
 /**

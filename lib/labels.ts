@@ -123,16 +123,21 @@ export function topK(probs: Float32Array, offset: number, classes: number, k: nu
   }
   const labels = labelsShared(classes);
   const count = Math.min(k, classes);
-  const order = Array.from({ length: classes }, (_, i) => i);
-  // Array.prototype.sort is stable (ES2019), so equal scores stay in output-index order.
-  order.sort((a, b) => {
-    const pa = probs[offset + a];
-    const pb = probs[offset + b];
-    const na = Number.isNaN(pa);
-    const nb = Number.isNaN(pb);
-    if (na || nb) return na === nb ? 0 : na ? 1 : -1;
-    return pb - pa;
-  });
+  // One pass keeping the best `count` in order (k is small): the full sort of 1000 scores per image
+  // was the largest cost on the JavaScript thread of a batch job. Scanning in index order and
+  // inserting after equal scores keeps ties in output-index order; NaN ranks below every number.
+  const better = (pa: number, pb: number): boolean => (Number.isNaN(pb) ? !Number.isNaN(pa) : pa > pb);
+  const order: number[] = [];
+  for (let i = 0; i < classes; i++) {
+    const pi = probs[offset + i];
+    if (order.length === count && !better(pi, probs[offset + order[count - 1]])) continue;
+    let at = order.length;
+    while (at > 0 && better(pi, probs[offset + order[at - 1]])) at--;
+    if (at < count) {
+      order.splice(at, 0, i);
+      if (order.length > count) order.pop();
+    }
+  }
   const indexShift = classes === IMAGENET_CLASSES + 1 ? 1 : 0;
   const result: ClassScore[] = [];
   for (let r = 0; r < count; r++) {

@@ -8,6 +8,7 @@ import { checkEngineOptions, type EngineOptions } from './engine-options';
 import { describe, fail, MobileNetError } from './errors';
 import { fetchModel, findCachedModel, modelHome, OFFICIAL_ALPHAS, OFFICIAL_RESOLUTIONS, type FetchOptions } from './fetch';
 import { prepareBatch, type ImageInput, type Preprocess } from './image';
+import { checkDecodeMode, type DecodeMode } from './image-stage';
 import { labelsFor, topK, type ClassScore } from './labels';
 import { LIMITS, NATIVE_LIMITS } from './limits';
 import { native, type NativeModel } from './native';
@@ -44,6 +45,8 @@ export interface LoadOptions {
   maxWaitMs?: number;
   /** Default preprocessing of classify/embed (default 'tfjs'). */
   preprocess?: Preprocess;
+  /** 'auto' (default) shrinks large JPEGs while decoding; 'full' decodes every pixel (lib/image-stage.ts). */
+  decode?: DecodeMode;
   /** Decompression-bomb guard for images, in pixels (default 100 M). */
   maxPixels?: number;
   /**
@@ -125,7 +128,7 @@ export interface EmbedOptions {
 
 export const BUNDLED_WEIGHTS = path.resolve(__dirname, '..', '..', 'weights', 'mobilenet_v1_0.25_224', 'model.json');
 
-const KNOWN_LOAD_OPTIONS = new Set(['weights', 'alpha', 'resolution', 'classes', 'seed', 'channelRule', 'padding', 'bnEpsilon', 'variant', 'threads', 'maxBatch', 'maxWaitMs', 'preprocess', 'maxPixels', 'precision', 'calibration', 'collectActivationStats', 'download', 'engine']);
+const KNOWN_LOAD_OPTIONS = new Set(['weights', 'alpha', 'resolution', 'classes', 'seed', 'channelRule', 'padding', 'bnEpsilon', 'variant', 'threads', 'maxBatch', 'maxWaitMs', 'preprocess', 'decode', 'maxPixels', 'precision', 'calibration', 'collectActivationStats', 'download', 'engine']);
 
 const INFER_OPTIONS = ['output', 'allowNonFinite', 'signal'];
 const CLASSIFY_OPTIONS = ['topk', 'preprocess', 'signal'];
@@ -252,6 +255,8 @@ export class MobileNet {
   private readonly imageSize: number;
   private readonly preprocess: Preprocess;
   private readonly maxPixels: number | undefined;
+  /** How classify/embed decode images (PrepareOptions.decode). */
+  readonly decode: DecodeMode;
   private labels: string[] | undefined;
   /** The numeric mode this model runs in. */
   readonly precision: Precision;
@@ -267,6 +272,7 @@ export class MobileNet {
     this.imageSize = this.arch.resolution * this.arch.resolution * 3;
     this.preprocess = opts.preprocess ?? 'tfjs';
     this.maxPixels = opts.maxPixels;
+    this.decode = checkDecodeMode(opts.decode);
     const tensors = expectedTensors(weightedLayers(this.arch)).map(({ name }) => weights.tensors.get(name) as Float32Array);
     const a = this.arch;
     this.precision = opts.precision ?? 'fp32';
@@ -305,6 +311,7 @@ export class MobileNet {
     v.optional(options.maxWaitMs, (w) => v.number(w, 'maxWaitMs', 0, LIMITS.maxWaitMs));
     v.optional(options.maxPixels, (m) => v.number(m, 'maxPixels', 1, Number.MAX_SAFE_INTEGER));
     v.optional(options.preprocess, (x) => v.preprocess(x));
+    checkDecodeMode(options.decode);
     checkEngineOptions(options.engine);
     const d = options.download;
     if (!(d === undefined || typeof d === 'boolean' || (typeof d === 'object' && d !== null && !Array.isArray(d)))) v.invalid('a boolean or FetchOptions', 'download', d);
@@ -396,7 +403,7 @@ export class MobileNet {
 
   private async prepareAndRun(inputs: ImageInput[], preprocess: Preprocess | undefined, output: OutputKind, signal?: AbortSignal): Promise<Float32Array> {
     if (inputs.length === 0) v.invalid('at least one image', 'images', inputs);
-    const tensor = await abortable(signal, prepareBatch(inputs, { resolution: this.arch.resolution, preprocess: preprocess ?? this.preprocess, maxPixels: this.maxPixels }));
+    const tensor = await abortable(signal, prepareBatch(inputs, { resolution: this.arch.resolution, preprocess: preprocess ?? this.preprocess, maxPixels: this.maxPixels, decode: this.decode }));
     signal?.throwIfAborted();
     return abortable(signal, this.run(this.handle(), tensor, inputs.length, output));
   }

@@ -57,6 +57,11 @@ export interface NativeLayer {
 export interface NativeAddon {
   Model: new (arch: ArchSpec, tensors: Float32Array[], options: NativeModelOptions) => NativeModel;
   specLayers(arch: ArchSpec): NativeLayer[];
+  /** TF bilinear resize + normalise of 8-bit pixels into out[outOffset…] (native/image/resize.cc), on libuv's pool. */
+  resizeInto(src: Uint8Array, height: number, width: number, channels: number, crop: [number, number, number, number],
+    outHeight: number, outWidth: number, mode: 'tfjs' | 'center-crop', out: Float32Array, outOffset: number): Promise<void>;
+  resizeIntoSync(src: Uint8Array, height: number, width: number, channels: number, crop: [number, number, number, number],
+    outHeight: number, outWidth: number, mode: 'tfjs' | 'center-crop', out: Float32Array, outOffset: number): void;
   /** glibc malloc_trim(0): hands freed heap memory back to the OS; false where there is nothing to trim or no glibc. */
   trimMemory?(): boolean;
   info(): {

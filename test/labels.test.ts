@@ -127,4 +127,20 @@ describe('topK', () => {
     expectCode(() => topK(probs, 0, 5, 1.5), 'ERR_INVALID_ARGUMENT');
     expectCode(() => topK([0.1, 0.2] as unknown as Float32Array, 0, 2, 1), 'ERR_DTYPE');
   });
+
+  it('equals a full stable sort on random rows with ties and NaN, for every k up to 12', () => {
+    const next = rng(5);
+    for (let trial = 0; trial < 200; trial++) {
+      const classes = 1000;
+      const row = Float32Array.from({ length: classes }, () => (next() < 0.05 ? NaN : Math.floor(next() * 50) / 50));
+      const want = Array.from({ length: classes }, (_, i) => i).sort((a, b) => {
+        const na = Number.isNaN(row[a]);
+        const nb = Number.isNaN(row[b]);
+        if (na || nb) return na === nb ? 0 : na ? 1 : -1;
+        return row[b] - row[a];
+      });
+      const k = trial % 13;
+      expect(topK(row, 0, classes, k).map((s) => s.classIndex), `trial ${trial}, k ${k}`).to.deep.equal(want.slice(0, k));
+    }
+  });
 });

@@ -126,7 +126,8 @@ describe('server: mobilenet serve over HTTP', function () {
     let server: MobileNetServer;
     let base: string;
     before(async () => {
-      server = await createServer({ models: { default: model } });
+      // Correctness under load, not shedding: the time bound is set past any wait a loaded CI machine sees.
+      server = await createServer({ models: { default: model }, maxQueueMs: 60_000 });
       base = await server.listen({ port: 0, host: '127.0.0.1' });
     });
     after(async () => server.close());

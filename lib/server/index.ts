@@ -26,6 +26,8 @@ import { MobileNet, type LoadOptions } from '../model';
 import { requireOptional } from '../optional';
 import { HttpError, toErrorReply } from './errors';
 import { createMetrics } from './metrics';
+import { Admission } from './admission';
+import { coreBudget } from '../core-budget';
 
 export { STATUS_OF_CODE, HttpError, toErrorReply, type HttpErrorCode } from './errors';
 
@@ -43,6 +45,13 @@ export interface ServerOptions {
   timeoutMs?: number;
   /** Most requests in flight per model; more get 503 ERR_QUEUE_FULL at once. Default 256. */
   maxQueue?: number;
+  /**
+   * Time bound of the queue: a request whose expected wait (requests in flight ÷ the measured
+   * completion rate) is over this many ms gets 503 ERR_QUEUE_FULL at once. Default 5000.
+   */
+  maxQueueMs?: number;
+  /** Images decoded at once per model, first come first served (default: the core budget's, cores + 1). */
+  concurrency?: number;
   /** Most image files in one multipart request. Default 64. */
   maxFiles?: number;
   /** Default preprocessing when the request has no ?preprocess=. Default 'tfjs'. */
@@ -140,6 +149,8 @@ export async function createServer(options: ServerOptions = {}): Promise<MobileN
   const maxPixels = positive(options.maxPixels, 'maxPixels', 40_000_000, true);
   const timeoutMs = positive(options.timeoutMs, 'timeoutMs', 30_000, false);
   const maxQueue = positive(options.maxQueue, 'maxQueue', 256, true);
+  const maxQueueMs = positive(options.maxQueueMs, 'maxQueueMs', 5000, false);
+  const decoders = positive(options.concurrency, 'concurrency', coreBudget().decoders, true);
   const maxFiles = positive(options.maxFiles, 'maxFiles', 64, true);
   const defaultPreprocess = v.preprocess(options.preprocess ?? 'tfjs');
   const base: LoadOptions = {};
@@ -155,6 +166,7 @@ export async function createServer(options: ServerOptions = {}): Promise<MobileN
   const { models, owned } = await loadModels(options.models ?? { default: {} }, base);
   const defaultName = models.keys().next().value as string;
   const inFlight = new Map<string, number>([...models.keys()].map((n) => [n, 0]));
+  const admissions = new Map([...models.keys()].map((n) => [n, new Admission(maxQueue, maxQueueMs, decoders)]));
   const metrics = createMetrics(models, inFlight);
   let closing: Promise<void> | undefined;
 
@@ -283,16 +295,17 @@ export async function createServer(options: ServerOptions = {}): Promise<MobileN
 
   async function handle<R>(request: FastifyRequest, kind: string, run: (model: MobileNet, tensor: Float32Array, topk: number | undefined) => Promise<R>): Promise<unknown> {
     const { name, model, topk, preprocess } = parseQuery(request);
-    const depth = inFlight.get(name) ?? 0;
-    if (depth >= maxQueue) throw new MobileNetError('ERR_QUEUE_FULL', `model ${JSON.stringify(name)} has ${depth} requests in flight (--max-queue ${maxQueue}); retry later`);
-    inFlight.set(name, depth + 1);
+    const admission = admissions.get(name) as Admission;
+    const refused = admission.admit();
+    if (refused) throw new MobileNetError('ERR_QUEUE_FULL', `model ${JSON.stringify(name)}: ${refused}`);
+    inFlight.set(name, (inFlight.get(name) ?? 0) + 1);
     const work = (async () => {
       const { images, multipart } = await readImages(request);
       const results = await Promise.all(
         images.map(async (img, i) => {
           let tensor: Float32Array;
           try {
-            tensor = await guard.decode(img.data, (bytes, timeoutSeconds) => prepareImage(bytes, { resolution: model.arch.resolution, preprocess, maxPixels, timeoutSeconds }), maxPixels);
+            tensor = await admission.decode(() => guard.decode(img.data, (bytes, timeoutSeconds) => prepareImage(bytes, { resolution: model.arch.resolution, preprocess, maxPixels, timeoutSeconds, decode: model.decode }), maxPixels));
           } catch (e) {
             if (multipart && e instanceof MobileNetError) {
               throw new MobileNetError(e.code, `file ${i} (${img.field ?? '?'}${img.filename ? `: ${img.filename}` : ''}): ${e.message}`, { cause: e });
@@ -306,8 +319,14 @@ export async function createServer(options: ServerOptions = {}): Promise<MobileN
     })();
     // The slot is held until the model is really done, even when the client was answered 503 on timeout.
     work.then(
-      () => inFlight.set(name, (inFlight.get(name) ?? 1) - 1),
-      () => inFlight.set(name, (inFlight.get(name) ?? 1) - 1),
+      () => {
+        inFlight.set(name, (inFlight.get(name) ?? 1) - 1);
+        admission.done(true);
+      },
+      () => {
+        inFlight.set(name, (inFlight.get(name) ?? 1) - 1);
+        admission.done(false);
+      },
     );
     const { images, multipart, results } = await withTimeout(work);
     if (!multipart) return { model: name, [kind]: results[0] };

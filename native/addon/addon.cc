@@ -20,6 +20,7 @@
 #include "../engine/executor.h"
 #include "../engine/network.h"
 #include "../engine/spec.h"
+#include "image.h"
 #include "../onednn/backend.h"
 #include "../onednn/precision.h"
 #include "convert.h"
@@ -375,6 +376,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Model", ctor);
   exports.Set("specLayers", Napi::Function::New(env, SpecLayers));
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("resizeInto", Napi::Function::New(env, mobilenet_addon::ResizeInto));
+  exports.Set("resizeIntoSync", Napi::Function::New(env, mobilenet_addon::ResizeIntoSync));
   exports.Set("trimMemory", Napi::Function::New(env, TrimMemory));
   // Runs before the environment's objects are finalised: stop every executor thread so a
   // worker_thread that exits never leaves a native thread touching freed state.

@@ -1,6 +1,7 @@
 /** `mobilenet batch`: classify or embed a whole directory / glob / list of images into JSONL or CSV, resumably. */
 import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
+import { applyCoreBudget, coreBudget } from '../../core-budget';
 import { listInputs, outputFormat, runBatch, type BatchSummary } from '../../batch';
 import type { MobileNet } from '../../model';
 import { reportError } from '../main';
@@ -10,7 +11,7 @@ interface BatchCliOptions extends ModelCliOptions {
   out: string;
   embed?: boolean;
   topk: number;
-  concurrency: number;
+  concurrency?: number;
   batchSize: number;
   ext?: string;
   progress: boolean;
@@ -33,7 +34,7 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'results file, .jsonl or .csv; records already in it are skipped')
     .option('--embed', 'write the pooled feature vector instead of labels')
     .option('--topk <k>', 'labels per image', parseNumberOption('topk', true), 5)
-    .option('--concurrency <n>', 'images decoded in parallel', parseNumberOption('concurrency', true), 4)
+    .option('--concurrency <n>', 'images decoded in parallel (default: cores + 1, see README: core budget)', parseNumberOption('concurrency', true))
     .option('--batch-size <n>', 'most images per forward pass', parseNumberOption('batch-size', true), 16)
     .option('--ext <list>', 'comma-separated extensions taken from directories (default: common image formats)')
     .option('--allow-svg', 'take SVG files too (trusted input only: rendered in a child process, stopped at the decode time limit)')
@@ -54,7 +55,9 @@ export function register(program: Command): void {
       const bar = showBar ? new SingleBar({ format: '[{bar}] {value}/{total} | {rate} img/s | {errors} errors | ETA {eta_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 50 }) : undefined;
       try {
         outputFormat(opts.out);
-        model = await loadModelFromCli(opts);
+        const budget = coreBudget({ threads: opts.threads, concurrency: opts.concurrency });
+        applyCoreBudget(budget);
+        model = await loadModelFromCli({ ...opts, threads: budget.threads });
         const extensions = opts.ext?.split(',').map((e) => e.trim()).filter((e) => e !== '');
         if (bar) {
           bar.start(0, 0, { rate: '0.0', errors: 0 });
@@ -75,7 +78,7 @@ export function register(program: Command): void {
           embed: opts.embed,
           topk: opts.topk,
           preprocess: opts.preprocess,
-          concurrency: opts.concurrency,
+          concurrency: budget.decoders,
           batchSize: opts.batchSize,
           extensions,
           allowSvg: opts.allowSvg,

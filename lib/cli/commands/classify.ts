@@ -4,6 +4,7 @@ import { MobileNetError } from '../../errors';
 import { flag, int, preprocess } from '../../validate';
 import { resolveOfficialWeights } from '../../fetch';
 import type { Preprocess } from '../../image';
+import { checkDecodeMode, type DecodeMode } from '../../image-stage';
 import type { ClassScore } from '../../labels';
 import { MobileNet } from '../../model';
 import { reportError } from '../main';
@@ -14,6 +15,8 @@ export interface ModelCliOptions {
   resolution?: number;
   preprocess?: Preprocess;
   threads?: number;
+  precision?: 'fp32' | 'bf16' | 'int8';
+  decode?: DecodeMode;
 }
 
 /** A numeric flag: any finite number, or with `integer` an integer of at least 1. */
@@ -32,7 +35,14 @@ export function modelOptions(cmd: Command): Command {
     .option('--alpha <a>', 'width multiplier of the official release to use (see `mobilenet fetch`)', parseNumberOption('alpha'))
     .option('--resolution <r>', 'input resolution', parseNumberOption('resolution', true))
     .option('--preprocess <mode>', "'tfjs' (resize the whole image) or 'center-crop' (87.5 % central crop, TF-slim)", parsePreprocess)
-    .option('--threads <n>', 'inference threads (default: all cores)', parseNumberOption('threads', true));
+    .option('--threads <n>', 'inference threads (default: all cores)', parseNumberOption('threads', true))
+    .option('--precision <p>', "'fp32' (default), 'bf16' or 'int8' (see README: Reduced precision)", parsePrecision)
+    .option('--decode <mode>', "'auto' (default: large JPEGs shrink while decoding) or 'full' (decode every pixel)", (v: string) => checkDecodeMode(v));
+}
+
+function parsePrecision(v: string): 'fp32' | 'bf16' | 'int8' {
+  if (v !== 'fp32' && v !== 'bf16' && v !== 'int8') throw new MobileNetError('ERR_INVALID_ARGUMENT', `--precision expects 'fp32', 'bf16' or 'int8', got ${JSON.stringify(v)}`);
+  return v;
 }
 
 /**
@@ -40,7 +50,7 @@ export function modelOptions(cmd: Command): Command {
  * otherwise --alpha/--resolution pick a cached official release, or the bundled model.
  */
 export async function loadModelFromCli(o: ModelCliOptions): Promise<MobileNet> {
-  const common = { preprocess: o.preprocess, threads: o.threads };
+  const common = { preprocess: o.preprocess, threads: o.threads, precision: o.precision, decode: o.decode };
   if (o.weights !== undefined) return MobileNet.load({ ...common, weights: o.weights, alpha: o.alpha, resolution: o.resolution });
   const weights = resolveOfficialWeights(o.alpha, o.resolution);
   return MobileNet.load({ ...common, weights });

@@ -1,5 +1,6 @@
 /** `mobilenet serve`: the HTTP service (lib/server), with graceful shutdown on SIGTERM/SIGINT. */
 import { Command } from 'commander';
+import { applyCoreBudget, coreBudget } from '../../core-budget';
 import { fail } from '../../errors';
 import { createServer, type ModelSource } from '../../server';
 import { reportError } from '../main';
@@ -33,6 +34,8 @@ interface ServeOptions {
   maxPixels?: number;
   timeoutMs?: number;
   maxQueue?: number;
+  maxQueueMs?: number;
+  concurrency?: number;
   maxFiles?: number;
   threads?: number;
   maxWaitMs?: number;
@@ -54,6 +57,8 @@ export function register(program: Command): void {
     .option('--max-pixels <n>', 'largest decoded image, width·height (default 40000000)', parseNumber('max-pixels', true))
     .option('--timeout-ms <ms>', 'per-request limit before 503 ERR_TIMEOUT (default 30000)', parseNumber('timeout-ms', false))
     .option('--max-queue <n>', 'requests in flight per model before 503 ERR_QUEUE_FULL (default 256)', parseNumber('max-queue', true))
+    .option('--max-queue-ms <ms>', "503 ERR_QUEUE_FULL when a request's expected wait is over this (default 5000)", parseNumber('max-queue-ms', false))
+    .option('--concurrency <n>', 'images decoded at once (default: cores + 1, see README: core budget)', parseNumber('concurrency', true))
     .option('--max-files <n>', 'most image files in one multipart request (default 64)', parseNumber('max-files', true))
     .option('--threads <n>', 'OpenMP threads per model (default: all cores)', parseNumber('threads', true))
     .option('--max-wait-ms <ms>', 'how long the executor waits to batch a lone request (default 0)', parseNumber('max-wait-ms', false))
@@ -65,14 +70,18 @@ export function register(program: Command): void {
     .action(async (opts: ServeOptions) => {
       let server;
       try {
+        const budget = coreBudget({ threads: opts.threads, concurrency: opts.concurrency });
+        applyCoreBudget(budget);
         server = await createServer({
+          maxQueueMs: opts.maxQueueMs,
+          concurrency: budget.decoders,
           models: opts.model,
           maxBodyMb: opts.maxBodyMb,
           maxPixels: opts.maxPixels,
           timeoutMs: opts.timeoutMs,
           maxQueue: opts.maxQueue,
           maxFiles: opts.maxFiles,
-          threads: opts.threads,
+          threads: budget.threads,
           maxWaitMs: opts.maxWaitMs,
           preprocess: opts.preprocess,
           logger: opts.log ?? false,
