@@ -155,7 +155,7 @@ export async function* listInputs(input: string, extensions: readonly string[] =
 }
 
 /** RFC 4180 field: quoted when it holds a comma, quote or line break. */
-function csvField(v: string | number): string {
+export function csvField(v: string | number): string {
   const s = String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
@@ -190,7 +190,7 @@ export function csvHeader(embed: boolean, topk: number, width: number): string[]
 }
 
 /** Shortest decimal that reads back as the same float32. */
-const f32 = (x: number): number => Number(x.toPrecision(9));
+export const f32 = (x: number): number => Number(x.toPrecision(9));
 
 export interface Resume {
   done: Set<string>;

@@ -5,7 +5,7 @@ import { flag, int, preprocess } from '../../validate';
 import { resolveOfficialWeights } from '../../fetch';
 import type { Preprocess } from '../../image';
 import type { ClassScore } from '../../labels';
-import { MobileNet } from '../../model';
+import { MobileNet, type Precision } from '../../model';
 import { reportError } from '../main';
 
 export interface ModelCliOptions {
@@ -14,6 +14,7 @@ export interface ModelCliOptions {
   resolution?: number;
   preprocess?: Preprocess;
   threads?: number;
+  precision?: Precision;
 }
 
 /** A numeric flag: any finite number, or with `integer` an integer of at least 1. */
@@ -40,7 +41,7 @@ export function modelOptions(cmd: Command): Command {
  * otherwise --alpha/--resolution pick a cached official release, or the bundled model.
  */
 export async function loadModelFromCli(o: ModelCliOptions): Promise<MobileNet> {
-  const common = { preprocess: o.preprocess, threads: o.threads };
+  const common = { preprocess: o.preprocess, threads: o.threads, precision: o.precision };
   if (o.weights !== undefined) return MobileNet.load({ ...common, weights: o.weights, alpha: o.alpha, resolution: o.resolution });
   const weights = resolveOfficialWeights(o.alpha, o.resolution);
   return MobileNet.load({ ...common, weights });
