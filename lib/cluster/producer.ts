@@ -167,10 +167,13 @@ class ProducerRun {
   /** Queued chunk → its files (resolved), until collected. */
   private readonly outstanding = new Map<string, string[]>();
   private readonly queuedFiles = new Set<string>();
+  /** Files recorded by this run that the walk has not reached yet (they are not "already in --out"). */
+  private readonly recordedAhead = new Set<string>();
   private readonly collector: Collector;
   private wake: (() => void) | undefined;
   private fatal: unknown;
   private finished = false;
+  private walked = false;
   private chunks = 0;
   private adopted = 0;
   private readonly refusalsSeen = new Set<string>();
@@ -193,6 +196,7 @@ class ProducerRun {
     if (this.done.has(key)) return;
     fs.writeSync(this.fd, formatRecord(this.s.format, this.s.header.length, rec));
     this.done.add(key);
+    if (!this.walked) this.recordedAhead.add(key);
     this.progress.processed++;
     if ('error' in rec) this.progress.errors++;
   }
@@ -302,13 +306,15 @@ class ProducerRun {
       if (this.stopping()) return false;
       const key = path.resolve(r.value);
       if (this.done.has(key) || this.queuedFiles.has(key)) {
-        if (this.done.has(key)) this.progress.skipped++;
+        if (this.done.has(key) && !this.recordedAhead.delete(key)) this.progress.skipped++;
         continue;
       }
       this.queuedFiles.add(key);
       const ready = await chunker.add(r.value);
       if (ready.length > 0) await this.submit(ready);
     }
+    this.walked = true;
+    this.recordedAhead.clear();
     const rest = chunker.finish();
     if (rest.length > 0) await this.submit(rest);
     return !this.stopping();
