@@ -12,6 +12,8 @@ export interface RedisServer {
   url: string;
   port: number;
   dir: string;
+  /** The server's process id (it changes with restart()). */
+  pid(): number | undefined;
   /** Stops it (SHUTDOWN semantics: SIGTERM, which writes the append-only file) and starts it again on the same port and files. */
   restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -71,6 +73,7 @@ export async function startRedis(opts: { appendOnly?: boolean } = {}): Promise<R
     url: `redis://127.0.0.1:${port}`,
     port,
     dir,
+    pid: () => child?.pid,
     restart: async (downMs = 1000) => {
       await halt();
       await new Promise((r) => setTimeout(r, downMs));
