@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Queue } from 'bullmq';
 import { load, type MobileNet } from '../lib';
-import { producerFingerprint, type ModelFingerprint } from '../lib/cluster/fingerprint';
+import { fingerprintId, producerFingerprint, type ModelFingerprint } from '../lib/cluster/fingerprint';
 import { chunkJobId, type ChunkData } from '../lib/cluster/jobs';
 import { runClusterBatch, type ClusterBatchOptions, type ClusterSummary } from '../lib/cluster/producer';
 import { bigPhotoFolder, expectSameTop1, killAll, localRecords, photoFolder, readRecords, requireRedis, startWorker, type Rec, type WorkerProcess } from './helpers/cluster';
@@ -113,6 +113,21 @@ describe('cluster batch on a real Redis (lib/cluster, mobilenet worker)', functi
       expect(warnings.join('\n')).to.match(/partial last record/);
       expect(s).to.include({ skipped: 20, processed: 24, chunks: 3 });
       expectSameTop1(readRecords(out), local);
+    });
+
+    it('a finished chunk whose files are already in --out (a crash between write and remove) adds no second record', async () => {
+      const out = path.join(root, 'idem.jsonl');
+      const before = fs.readFileSync(out, 'utf8');
+      const q = queueOf('idem');
+      const files = [...local.keys()].slice(0, 8);
+      const chunk: ChunkData = { v: 1, fp: fingerprintId(fingerprint), fingerprint, embed: false, topk: 5, cwd: process.cwd(), files };
+      procs.push(await startWorker(redis.url, 'idem'));
+      const job = await q.add('chunk', chunk, { jobId: chunkJobId(chunk) });
+      while ((await job.getState()) !== 'completed') await new Promise((r) => setTimeout(r, 20));
+      const s = await produce('idem', input, out);
+      expect(s).to.include({ processed: 0, skipped: 44 });
+      expect(fs.readFileSync(out, 'utf8')).to.equal(before);
+      expect(await q.getJobCountByTypes('completed')).to.equal(0);
     });
   });
 
