@@ -16,6 +16,7 @@ import { runClusterBatch, type ClusterBatchOptions, type ClusterSummary } from '
 import { bigPhotoFolder, expectSameTop1, killAll, localRecords, photoFolder, readRecords, requireRedis, startWorker, type Rec, type WorkerProcess } from './helpers/cluster';
 import { DATA_DIR } from './helpers/images';
 import { startRedis, type RedisServer } from './helpers/redis';
+import { requireData } from './helpers/skip';
 
 const get = (url: string): Promise<{ status: number; body: string }> =>
   new Promise((resolve, reject) => {
@@ -131,11 +132,12 @@ describe('cluster batch on a real Redis (lib/cluster, mobilenet worker)', functi
     });
   });
 
-  it('a worker with other weights refuses the chunks visibly; the run completes on the right worker', async () => {
+  it('a worker with other weights refuses the chunks visibly; the run completes on the right worker', async function () {
+    const other = path.join(DATA_DIR, 'weights', 'tf-slim-frozen', 'mobilenet_v1_0.25_192', 'frozen_graph.pb');
+    requireData(this, other);
     const input = path.join(root, 'fp');
     photoFolder(input, 24, 0, 50);
     const local = await localRecords(input, path.join(root, 'fp-local.jsonl'), model);
-    const other = path.join(DATA_DIR, 'weights', 'tf-slim-frozen', 'mobilenet_v1_0.25_192', 'frozen_graph.pb');
     const wrong = await startWorker(redis.url, 'fp', ['--weights', other, '--resolution', '224', '--metrics-port', '0']);
     procs.push(wrong);
     const warnings: string[] = [];

@@ -8,15 +8,14 @@ import { runBatch } from '../../lib/batch';
 import type { MobileNet } from '../../lib';
 import { REPO_ROOT, SAMPLE_DIR } from './images';
 import { redisMissing } from './redis';
+import { requireData, requireTool } from './skip';
 
 export const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'main.js');
 
-/** Skips the suite without redis-server, except under CI=true where that is a failure. */
+/** Skips the suite without redis-server or the sample photos (under CI=true: fails instead). */
 export function requireRedis(ctx: Mocha.Context): void {
-  const why = redisMissing();
-  if (!why) return;
-  if (process.env.CI === 'true') throw new Error(why);
-  ctx.skip();
+  requireData(ctx, SAMPLE_DIR);
+  if (redisMissing()) requireTool(ctx, '/usr/bin/redis-server', 'apt-get install redis-server; .ci/run installs it');
 }
 
 export interface Rec {
