@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { listInputs, outputFormat } from '../batch';
 import { fail } from '../errors';
+import { flag, int } from '../validate';
 import type { Precision } from '../model';
 import { reportError } from '../cli/main';
 import { modelOptions, parseNumberOption, type ModelCliOptions } from '../cli/commands/classify';
@@ -117,8 +118,8 @@ export function registerWorker(program: Command): void {
     .option('--decoders <n>', 'images decoded at once per chunk', parseNumberOption('decoders', true), 4)
     .option('--lock-ms <ms>', 'lock of a chunk in work; a worker silent this long is taken for dead', parseNumberOption('lock-ms', true), 30_000)
     .option('--stalled-ms <ms>', 'how often to look for chunks of dead workers', parseNumberOption('stalled-ms', true), 30_000)
-    .option('--max-stalls <n>', 'times a chunk may lose its worker before it is failed (its files become error records)', parseNumberOption('max-stalls', true), 3)
-    .option('--metrics-port <port>', 'serve /healthz and Prometheus /metrics on this port', parseNumberOption('metrics-port', true))
+    .option('--max-stalls <n>', 'times a chunk may lose its worker before it is failed (its files become error records)', flag('max-stalls', (n, label) => int(n, label, 0, 1000)), 3)
+    .option('--metrics-port <port>', 'serve /healthz and Prometheus /metrics on this port', flag('metrics-port', (n, label) => int(n, label, 0, 65535)))
     .option('--metrics-host <host>', 'address for --metrics-port', '127.0.0.1')
     .option('--verbose', 'log every chunk')
     .action(async (opts: WorkerCliOptions) => {
