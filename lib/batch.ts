@@ -21,7 +21,7 @@ import { describe, fail, MobileNetError } from './errors';
 import { LIMITS } from './limits';
 import * as v from './validate';
 import { BatchSlots } from './batch-slots';
-import { DEFAULT_MAX_PIXELS, prepareImageInto, type Preprocess } from './image';
+import { DEFAULT_MAX_PIXELS, prepareImageInto, type ImageInput, type Preprocess } from './image';
 import { DecodeGuard, readImageFile } from './image-guard';
 import type { DecodeMode } from './image-stage';
 import { topK, type ClassScore } from './labels';
@@ -159,7 +159,7 @@ export async function* listInputs(input: string, extensions: readonly string[] =
 }
 
 /** RFC 4180 field: quoted when it holds a comma, quote or line break. */
-function csvField(v: string | number): string {
+export function csvField(v: string | number): string {
   const s = String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
@@ -186,7 +186,7 @@ export function parseCsvRecord(line: string): string[] {
   return fields;
 }
 
-function csvHeader(embed: boolean, topk: number, width: number): string[] {
+export function csvHeader(embed: boolean, topk: number, width: number): string[] {
   const head = ['file', 'error_code', 'error_message'];
   if (embed) for (let i = 0; i < width; i++) head.push(`e${i}`);
   else for (let i = 1; i <= topk; i++) head.push(`label_${i}`, `index_${i}`, `prob_${i}`);
@@ -194,9 +194,9 @@ function csvHeader(embed: boolean, topk: number, width: number): string[] {
 }
 
 /** Shortest decimal that reads back as the same float32. */
-const f32 = (x: number): number => Number(x.toPrecision(9));
+export const f32 = (x: number): number => Number(x.toPrecision(9));
 
-interface Resume {
+export interface Resume {
   done: Set<string>;
   /** The output is new or empty (CSV needs its header). */
   empty: boolean;
@@ -206,7 +206,7 @@ interface Resume {
  * Reads an existing output: the files it records, after cutting off a trailing partial record.
  * Checks that it was written in the same mode (labels vs embeddings, CSV columns).
  */
-async function readExisting(out: string, format: OutputFormat, header: string[], embed: boolean, warn: (m: string) => void): Promise<Resume> {
+export async function readExisting(out: string, format: OutputFormat, header: string[], embed: boolean, warn: (m: string) => void): Promise<Resume> {
   const done = new Set<string>();
   let size: number;
   try {
@@ -280,33 +280,139 @@ async function readExisting(out: string, format: OutputFormat, header: string[],
   return { done, empty: lastEnd === 0 };
 }
 
-function errorOf(e: unknown): { code: string; message: string } {
+export function errorOf(e: unknown): { code: string; message: string } {
   if (e instanceof MobileNetError) return { code: e.code, message: e.message };
   const err = e as Error & { code?: unknown };
   return { code: typeof err?.code === 'string' ? err.code : 'ERR_NATIVE', message: err?.message ?? String(e) };
 }
 
-/** Runs a batch job to the end (or until the signal aborts) and returns its summary. */
-export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
-  const { model, out } = opts;
-  const format = outputFormat(out);
-  const embed = opts.embed === true;
-  const classes = model.arch.classes;
+/** One output record: the top-k labels, the pooled features, or why the image has neither. */
+export type BatchRecord =
+  | { file: string; top: ClassScore[] }
+  | { file: string; embedding: ArrayLike<number> }
+  | { file: string; error: { code: string; message: string } };
+
+/** The record as one line of the output (with its '\n'); `columns` is the CSV header's length. */
+export function formatRecord(format: OutputFormat, columns: number, rec: BatchRecord): string {
+  if ('error' in rec) {
+    const { error } = rec;
+    if (format === 'jsonl') return JSON.stringify({ file: rec.file, error }) + '\n';
+    return [rec.file, error.code, error.message.replace(/[\r\n]+/g, ' '), ...new Array(columns - 3).fill('')].map(csvField).join(',') + '\n';
+  }
+  if ('top' in rec) {
+    const top = rec.top;
+    if (format === 'jsonl') return JSON.stringify({ file: rec.file, top: top.map((s) => ({ className: s.className, classIndex: s.classIndex, probability: f32(s.probability) })) }) + '\n';
+    return [rec.file, '', '', ...top.flatMap((s) => [s.className, s.classIndex, f32(s.probability)])].map(csvField).join(',') + '\n';
+  }
+  const values = Array.from(rec.embedding, f32);
+  if (format === 'jsonl') return JSON.stringify({ file: rec.file, embedding: values }) + '\n';
+  return [rec.file, '', '', ...values].map(csvField).join(',') + '\n';
+}
+
+/** What the decode → infer pipeline needs: the model and how to run it. */
+export interface PipelineOptions {
+  model: MobileNet;
+  embed?: boolean;
+  topk?: number;
+  preprocess?: Preprocess;
+  /** 'auto' (default) or 'full' (PrepareOptions.decode); default: the model's. */
+  decode?: DecodeMode;
+  /** Images decoded at once (default 4). */
+  concurrency?: number;
+  /** Most images per forward pass (default 16). */
+  batchSize?: number;
+  allowSvg?: boolean;
+  decodeTimeoutMs?: number;
+}
+
+/** The pipeline options with their defaults, checked. */
+export function pipelineSettings(opts: PipelineOptions): Required<Omit<PipelineOptions, 'preprocess' | 'allowSvg' | 'decodeTimeoutMs' | 'decode'>> & { preprocess?: Preprocess; decode: DecodeMode } {
+  const classes = opts.model.arch.classes;
   const topk = opts.topk ?? 5;
   v.int(topk, 'topk', 1, classes);
   const concurrency = opts.concurrency ?? 4;
   const batchSize = opts.batchSize ?? 16;
   v.int(concurrency, 'concurrency', 1, 256);
   v.int(batchSize, 'batch size', 1, LIMITS.maxBatch);
-  const warn = opts.onWarning ?? (() => undefined);
+  return { model: opts.model, embed: opts.embed === true, topk, concurrency, batchSize, preprocess: opts.preprocess, decode: opts.decode ?? opts.model.decode };
+}
+
+/** An image for the pipeline: the name its record carries and what is decoded (a path or the file's bytes). */
+export interface PipelineImage {
+  file: string;
+  input: ImageInput;
+}
+
+/**
+ * The batch pipeline shared by the local batch and the cluster workers: `concurrency` decoders
+ * pull images from `next` (undefined: no more) into a bounded queue, one inference loop runs them
+ * `batchSize` at a time. `emit` gets the records of each forward pass, or of one image that failed
+ * to decode; a bad image is an error record, never a thrown error.
+ */
+export async function runPipeline(next: () => Promise<PipelineImage | undefined>, opts: PipelineOptions, emit: (records: BatchRecord[]) => void): Promise<void> {
+  const { model, embed, topk, concurrency, batchSize, preprocess, decode } = pipelineSettings(opts);
+  const classes = model.arch.classes;
   const width = model.featureWidth;
   const R = model.arch.resolution;
-  const header = csvHeader(embed, topk, width);
+  // Decoders write each image straight into a row of a batch buffer; three buffers: one in
+  // inference while two fill (decoding runs up to two batches ahead).
+  const slots = new BatchSlots(R * R * 3, batchSize, 3);
+  const prepare = { resolution: R, preprocess, decode };
+  const guard = new DecodeGuard({ allowSvg: opts.allowSvg === true, timeoutMs: opts.decodeTimeoutMs, maxConcurrent: concurrency, maxWaiting: Number.MAX_SAFE_INTEGER });
+  const decoder = async (): Promise<void> => {
+    for (let image = await next(); image !== undefined; image = await next()) {
+      const { batch, row, data, offset } = await slots.claim(image.file);
+      try {
+        const bytes = typeof image.input === 'string' ? await readImageFile(image.input) : Buffer.from(image.input as Uint8Array);
+        await guard.decode(bytes, (raster, timeoutSeconds) => prepareImageInto(raster, data, offset, { ...prepare, timeoutSeconds }), DEFAULT_MAX_PIXELS);
+        slots.settle(batch, row, true);
+      } catch (e) {
+        emit([{ file: image.file, error: errorOf(e) }]);
+        slots.settle(batch, row, false);
+      }
+    }
+  };
+  const inference = async (): Promise<void> => {
+    for (let b = await slots.next(); b !== undefined; b = await slots.next()) {
+      // The executor pads and splits passes into the few batch sizes it keeps plans for.
+      const n = b.files.length;
+      const records: BatchRecord[] = [];
+      try {
+        const result = await model.infer(b.data.subarray(0, n * R * R * 3), [n, R, R, 3], { output: embed ? 'embedding' : 'probabilities' });
+        b.files.forEach((file, i) => {
+          if (!b.ok[i]) return;
+          records.push(embed ? { file, embedding: result.subarray(i * width, (i + 1) * width) } : { file, top: topK(result, i * classes, classes, topk) });
+        });
+      } catch (e) {
+        const error = errorOf(e);
+        b.files.forEach((file, i) => b.ok[i] && records.push({ file, error }));
+      } finally {
+        slots.recycle(b);
+      }
+      emit(records);
+    }
+  };
+  const inferring = inference();
+  try {
+    await Promise.all(Array.from({ length: concurrency }, decoder));
+  } finally {
+    slots.close();
+    await inferring;
+  }
+}
+
+/** Runs a batch job to the end (or until the signal aborts) and returns its summary. */
+export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
+  const { model, out } = opts;
+  const format = outputFormat(out);
+  const settings = pipelineSettings(opts);
+  const warn = opts.onWarning ?? (() => undefined);
+  const header = csvHeader(settings.embed, settings.topk, model.featureWidth);
 
   const source = listInputs(opts.input, opts.extensions);
   // Fail on a bad input before touching the output file.
   const first = await source.next();
-  const resume = await readExisting(out, format, header, embed, warn);
+  const resume = await readExisting(out, format, header, settings.embed, warn);
   let fd: number;
   try {
     fd = fs.openSync(out, 'a');
@@ -334,28 +440,9 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
     opts.onProgress?.({ ...progress });
   };
 
-  const writeError = (file: string, e: unknown): void => {
-    const error = errorOf(e);
-    if (format === 'jsonl') write(JSON.stringify({ file, error }) + '\n');
-    else write([file, error.code, error.message.replace(/[\r\n]+/g, ' '), ...new Array(header.length - 3).fill('')].map(csvField).join(',') + '\n');
-    progress.processed++;
-    progress.errors++;
-  };
-  const writeTop = (file: string, top: ClassScore[]): void => {
-    if (format === 'jsonl') write(JSON.stringify({ file, top: top.map((s) => ({ className: s.className, classIndex: s.classIndex, probability: f32(s.probability) })) }) + '\n');
-    else write([file, '', '', ...top.flatMap((s) => [s.className, s.classIndex, f32(s.probability)])].map(csvField).join(',') + '\n');
-    progress.processed++;
-  };
-  const writeEmbedding = (file: string, v: Float32Array): void => {
-    const values = Array.from(v, f32);
-    if (format === 'jsonl') write(JSON.stringify({ file, embedding: values }) + '\n');
-    else write([file, '', '', ...values].map(csvField).join(',') + '\n');
-    progress.processed++;
-  };
-
   let stopped = false;
   let pendingFirst: IteratorResult<string> | undefined = first;
-  const nextPath = async (): Promise<string | undefined> => {
+  const nextImage = async (): Promise<PipelineImage | undefined> => {
     for (;;) {
       if (opts.signal?.aborted) {
         stopped = true;
@@ -372,57 +459,19 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
         progress.skipped++;
         continue;
       }
-      return r.value;
-    }
-  };
-
-  // Decoders write each image straight into a row of a batch buffer; three buffers: one in
-  // inference while two fill (decoding runs up to two batches ahead).
-  const slots = new BatchSlots(R * R * 3, batchSize, 3);
-  const prepare = { resolution: R, preprocess: opts.preprocess, decode: opts.decode ?? model.decode };
-  const guard = new DecodeGuard({ allowSvg: opts.allowSvg === true, timeoutMs: opts.decodeTimeoutMs, maxConcurrent: concurrency, maxWaiting: Number.MAX_SAFE_INTEGER });
-  const decoder = async (): Promise<void> => {
-    for (let file = await nextPath(); file !== undefined; file = await nextPath()) {
-      const { batch, row, data, offset } = await slots.claim(file);
-      try {
-        const bytes = await readImageFile(file);
-        await guard.decode(bytes, (raster, timeoutSeconds) => prepareImageInto(raster, data, offset, { ...prepare, timeoutSeconds }), DEFAULT_MAX_PIXELS);
-        slots.settle(batch, row, true);
-      } catch (e) {
-        writeError(file, e);
-        report();
-        slots.settle(batch, row, false);
-      }
-    }
-  };
-  const inference = async (): Promise<void> => {
-    for (let b = await slots.next(); b !== undefined; b = await slots.next()) {
-      // The executor pads and splits passes into the few batch sizes it keeps plans for.
-      const n = b.files.length;
-      try {
-        const result = await model.infer(b.data.subarray(0, n * R * R * 3), [n, R, R, 3], { output: embed ? 'embedding' : 'probabilities' });
-        b.files.forEach((file, i) => {
-          if (!b.ok[i]) return;
-          if (embed) writeEmbedding(file, result.subarray(i * width, (i + 1) * width));
-          else writeTop(file, topK(result, i * classes, classes, topk));
-        });
-      } catch (e) {
-        b.files.forEach((file, i) => b.ok[i] && writeError(file, e));
-      } finally {
-        slots.recycle(b);
-      }
-      report();
+      return { file: r.value, input: r.value };
     }
   };
 
   try {
-    const inferring = inference();
-    try {
-      await Promise.all(Array.from({ length: concurrency }, decoder));
-    } finally {
-      slots.close();
-      await inferring;
-    }
+    await runPipeline(nextImage, { ...settings, allowSvg: opts.allowSvg, decodeTimeoutMs: opts.decodeTimeoutMs }, (records) => {
+      for (const rec of records) {
+        write(formatRecord(format, header.length, rec));
+        progress.processed++;
+        if ('error' in rec) progress.errors++;
+      }
+      report();
+    });
   } finally {
     // Closes the directory handle of an abandoned walk (after an abort) instead of leaving it to GC.
     await source.return(undefined).catch(() => undefined);

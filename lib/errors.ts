@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'ERR_DOWNLOAD' // a weight download that failed or was corrupt
   | 'ERR_CALIBRATION' // an INT8 calibration file that is missing, corrupt or for another model
   | 'ERR_QUEUE_FULL' // the executor's queue is over its limit
+  | 'ERR_QUEUE' // the cluster's Redis queue cannot be reached, or another producer holds it
   | 'ERR_NATIVE'; // the native engine reported a failure (a bug or out of memory)
 
 export class MobileNetError extends Error {

@@ -34,6 +34,7 @@ export const STATUS_OF_CODE: Record<ErrorCode | HttpErrorCode, number> = {
   ERR_WRITE: 500,
   ERR_UNSUPPORTED: 422,
   ERR_QUEUE_FULL: 503,
+  ERR_QUEUE: 503, // cluster batches only; the server never raises it
   ERR_TIMEOUT: 503,
   ERR_SHUTTING_DOWN: 503,
   ERR_DISPOSED: 503, // a model disposed under a request: only during shutdown

@@ -5,9 +5,10 @@ import { applyCoreBudget, coreBudget } from '../../core-budget';
 import { listInputs, outputFormat, runBatch, type BatchSummary } from '../../batch';
 import type { MobileNet } from '../../model';
 import { reportError } from '../main';
+import { clusterBatchOptions, runClusterBatchCli, type ClusterBatchCliOptions } from '../../cluster/cli';
 import { loadModelFromCli, modelOptions, parseNumberOption, type ModelCliOptions } from './classify';
 
-interface BatchCliOptions extends ModelCliOptions {
+interface BatchCliOptions extends ModelCliOptions, ClusterBatchCliOptions {
   out: string;
   embed?: boolean;
   topk: number;
@@ -25,12 +26,12 @@ function summaryLine(s: BatchSummary): string {
 }
 
 export function register(program: Command): void {
-  modelOptions(
+  clusterBatchOptions(modelOptions(
     program
       .command('batch')
       .description('classify (or embed) every image of a directory, glob or list file into a .jsonl or .csv file; re-run to resume')
       .argument('<input>', "a directory (walked recursively), a quoted glob ('photos/**/*.jpg') or a file listing one path per line"),
-  )
+  ))
     .requiredOption('--out <file>', 'results file, .jsonl or .csv; records already in it are skipped')
     .option('--embed', 'write the pooled feature vector instead of labels')
     .option('--topk <k>', 'labels per image', parseNumberOption('topk', true), 5)
@@ -40,7 +41,8 @@ export function register(program: Command): void {
     .option('--allow-svg', 'take SVG files too (trusted input only: rendered in a child process, stopped at the decode time limit)')
     .option('--decode-timeout-ms <ms>', 'time limit of one image decode, then an ERR_DECODE_TIMEOUT record (default 10000)', parseNumberOption('decode-timeout-ms', false))
     .option('--no-progress', 'no progress bar (it is only shown when stderr is a terminal anyway)')
-    .action(async (input: string, opts: BatchCliOptions) => {
+    .action(async (input: string, opts: BatchCliOptions, command: Command) => {
+      if (opts.queue !== undefined) return runClusterBatchCli(input, opts, command);
       let model: MobileNet | undefined;
       const controller = new AbortController();
       let interrupts = 0;

@@ -6,7 +6,7 @@ import { resolveOfficialWeights } from '../../fetch';
 import type { Preprocess } from '../../image';
 import { checkDecodeMode, type DecodeMode } from '../../image-stage';
 import type { ClassScore } from '../../labels';
-import { MobileNet } from '../../model';
+import { MobileNet, type Precision } from '../../model';
 import { reportError } from '../main';
 
 export interface ModelCliOptions {
