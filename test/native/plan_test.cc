@@ -54,7 +54,9 @@ TEST(plan, sizes_come_from_the_cached_set) {
 TEST(plan, padding_is_at_most_a_quarter_of_the_last_pass) {
   for (int max_batch : kMaxBatches) {
     for (int total = 1; total <= 300; ++total) {
-      const Chunk last = plan(total, max_batch).back();
+      const std::vector<Chunk> chunks = plan(total, max_batch);
+      REQUIRE(!chunks.empty());
+      const Chunk last = chunks.back();
       const int padding = last.row + last.size - total;
       CHECK_MSG(padding >= 0 && padding <= last.size / 4,
                 "total " << total << " max_batch " << max_batch << ": " << padding << " padding rows in a pass of " << last.size);
