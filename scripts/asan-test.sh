@@ -15,6 +15,8 @@ cd "$(dirname "$0")/.."
 
 TESTS=(engine executor spec-native weights-engine workers server server-shutdown attack-input
   parity variants precision profile onnx-export batch lifetime cli-commands)
+# ASAN_TESTS="profile precision" runs only those suites (after the C++ unit tests).
+[ -n "${ASAN_TESTS:-}" ] && read -r -a TESTS <<<"$ASAN_TESTS"
 LOG=${ASAN_LOG:-build-asan/asan-test.log}
 
 npx cmake-js compile --out build-asan --CDMOBILENET_SANITIZE=ON --CDMOBILENET_TESTS=ON

@@ -44,10 +44,11 @@ std::string describe(const char* a_expr, const char* b_expr, const A& a, const B
       check::fail(__FILE__, __LINE__, check_msg_.str());                       \
     }                                                                          \
   } while (0)
+// Copies both sides: a reference into a temporary (build_layers(c)[0].x) would dangle.
 #define CHECK_EQ(a, b)                                                                           \
   do {                                                                                           \
-    const auto& check_a_ = (a);                                                                  \
-    const auto& check_b_ = (b);                                                                  \
+    const auto check_a_ = (a);                                                                  \
+    const auto check_b_ = (b);                                                                  \
     if (!(check_a_ == check_b_)) check::fail(__FILE__, __LINE__, check::describe(#a, #b, check_a_, check_b_)); \
   } while (0)
 #define CHECK_NEAR(a, b, tol)                                                                    \

@@ -101,13 +101,15 @@ TEST(spec, padding_modes_on_even_and_odd_sizes) {
   for (const Case& c : cases) {
     ArchConfig cfg = arch(0.5, c.resolution);
     cfg.padding = c.padding;
-    const LayerDesc& conv1 = build_layers(cfg)[0];
+    const std::vector<LayerDesc> layers = build_layers(cfg);
+    const LayerDesc& conv1 = layers[0];
     CHECK_MSG(conv1.out_size == c.out && conv1.pad_before == c.before && conv1.pad_after == c.after,
               c.resolution << (c.padding == PaddingMode::Same ? " same" : " symmetric") << ": out " << conv1.out_size << " pad "
                            << conv1.pad_before << "/" << conv1.pad_after);
   }
   // Stride-1 depthwise layers pad (1, 1) in both modes.
-  const LayerDesc& dw1 = find(build_layers(arch(0.5, 224)), "conv_dw_1");
+  const std::vector<LayerDesc> layers = build_layers(arch(0.5, 224));
+  const LayerDesc& dw1 = find(layers, "conv_dw_1");
   CHECK(dw1.stride == 1 && dw1.pad_before == 1 && dw1.pad_after == 1 && dw1.out_size == dw1.in_size);
 }
 
