@@ -1,5 +1,5 @@
 /**
- * The engine's C++ unit tests (test/native: plan_chunks, the Executor on a fake runner, the spec and
+ * The engine's C++ unit tests (test/native: plan_passes, the Executor on a fake runner, the spec and
  * BN folding), built by CMake with -DMOBILENET_TESTS=ON into build-tests/ (a cache kept between
  * runs, so only the first build compiles the engine) and run by ctest.
  */
@@ -28,7 +28,7 @@ describe('native unit tests (C++, ctest)', function () {
     run('cmake', ['--build', BUILD, '--target', 'mobilenet_engine_tests', '--parallel', '2']);
   });
 
-  it('every suite and case passes (plan_chunks, executor, spec, network)', () => {
+  it('every suite and case passes (plan_passes, executor, spec, network)', () => {
     const output = run('ctest', ['--test-dir', BUILD, '--output-on-failure', '--no-tests=error', '-V']);
     // The runner closes each suite with 'N passed, M failed'; ctest with '100% tests passed'.
     const counts = [...output.matchAll(/^(?:\d+: )?(\d+) passed, (\d+) failed$/gm)].map((m) => [Number(m[1]), Number(m[2])]);

@@ -152,18 +152,15 @@ class Calls {
   }
   // The one place that builds executor jobs: adapt it if Job's shape changes.
   mobilenet::Job job(Call& c) {
-    mobilenet::Job j{};
-    j.input = c.input.data();
-    j.batch = c.batch;
-    j.output = c.output;
-    j.dst = c.dst.data() + width(c.output);
+    mobilenet::Job j;
+    j.work = mobilenet::Inference{c.input.data(), c.batch, c.output, c.dst.data() + width(c.output)};
     j.done = [this, &c](const std::string& error) { answer(c, error); };
     return j;
   }
   static mobilenet::Job task(std::function<void(mobilenet::Runner&)> fn, std::function<void(const std::string&)> done) {
-    mobilenet::Job j{};
+    mobilenet::Job j;
+    j.work = mobilenet::Task(std::move(fn));
     j.done = std::move(done);
-    j.task = std::move(fn);
     return j;
   }
   bool wait_answered(const std::vector<Call*>& which) {

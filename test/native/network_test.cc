@@ -12,14 +12,14 @@
 using namespace mobilenet;
 
 namespace {
-ArchConfig arch(double alpha, int resolution) {
-  ArchConfig cfg;
+ArchSpec arch(double alpha, int resolution) {
+  ArchSpec cfg;
   cfg.alpha = alpha;
   cfg.resolution = resolution;
   return cfg;
 }
 
-const LayerDesc& find(const std::vector<LayerDesc>& layers, const std::string& name) {
+const LayerSpec& find(const std::vector<LayerSpec>& layers, const std::string& name) {
   for (const auto& l : layers)
     if (l.name == name) return l;
   throw std::runtime_error("no layer " + name);
@@ -32,7 +32,7 @@ constexpr double kPaperMacs = 1.5, kPaperParams = 0.05;
 struct Totals {
   int64_t macs = 0, params = 0;
 };
-Totals totals(const std::vector<LayerDesc>& layers) {
+Totals totals(const std::vector<LayerSpec>& layers) {
   Totals t;
   for (const auto& l : layers) {
     t.macs += l.macs;
@@ -43,22 +43,22 @@ Totals totals(const std::vector<LayerDesc>& layers) {
 }  // namespace
 
 TEST(spec, alpha_1_at_224_is_table_1) {
-  const std::vector<LayerDesc> layers = build_layers(arch(1, 224));
+  const std::vector<LayerSpec> layers = build_layers(arch(1, 224));
   REQUIRE(layers.size() == 1 + 13 * 2 + 3);
-  const LayerDesc& conv1 = layers[0];
+  const LayerSpec& conv1 = layers[0];
   CHECK_EQ(conv1.name, std::string("conv1"));
   CHECK_EQ(conv1.in_channels, 3);
   CHECK_EQ(conv1.out_channels, 32);
   CHECK_EQ(conv1.out_size, 112);
   CHECK_EQ(conv1.pad_before, 0);  // TF SAME on an even size at stride 2 pads only after
   CHECK_EQ(conv1.pad_after, 1);
-  const LayerDesc& dw13 = find(layers, "conv_dw_13");
+  const LayerSpec& dw13 = find(layers, "conv_dw_13");
   CHECK_EQ(dw13.in_size, 7);
   CHECK_EQ(dw13.in_channels, 1024);
   CHECK_EQ(find(layers, "conv_dw_12").stride, 2);
   CHECK_EQ(find(layers, "conv_pw_13").out_channels, 1024);
   CHECK_EQ(find(layers, "avg_pool").kernel, 7);
-  const LayerDesc& fc = find(layers, "conv_preds");
+  const LayerSpec& fc = find(layers, "conv_preds");
   CHECK_EQ(fc.in_channels, 1024);
   CHECK_EQ(fc.out_channels, 1000);
   // Table 8 of the paper: 569 million mult-adds, 4.2 million parameters.
@@ -78,11 +78,11 @@ TEST(spec, width_and_resolution_multipliers_match_tables_6_and_7) {
   const Row rows[] = {{0.75, 224, 325, 2.6, 7, 768}, {0.5, 224, 149, 1.3, 7, 512}, {0.25, 224, 41, 0.5, 7, 256},
                       {1, 192, 418, 4.2, 6, 1024},   {1, 160, 290, 4.2, 5, 1024},  {1, 128, 186, 4.2, 4, 1024}};
   for (const Row& r : rows) {
-    const std::vector<LayerDesc> layers = build_layers(arch(r.alpha, r.resolution));
+    const std::vector<LayerSpec> layers = build_layers(arch(r.alpha, r.resolution));
     const Totals t = totals(layers);
     CHECK_MSG(std::fabs(t.macs / 1e6 - r.macs_millions) <= kPaperMacs, "α=" << r.alpha << " " << r.resolution << ": " << t.macs << " mult-adds");
     CHECK_MSG(std::fabs(t.params / 1e6 - r.params_millions) <= kPaperParams, "α=" << r.alpha << " " << r.resolution << ": " << t.params << " params");
-    const LayerDesc& pool = find(layers, "avg_pool");
+    const LayerSpec& pool = find(layers, "avg_pool");
     CHECK_EQ(pool.in_size, r.final_size);
     CHECK_EQ(pool.in_channels, r.final_channels);
   }
@@ -99,30 +99,30 @@ TEST(spec, padding_modes_on_even_and_odd_sizes) {
                         {97, PaddingMode::Same, 49, 1, 1},        {224, PaddingMode::Symmetric, 112, 1, 1},
                         {97, PaddingMode::Symmetric, 49, 1, 1},   {160, PaddingMode::Symmetric, 80, 1, 1}};
   for (const Case& c : cases) {
-    ArchConfig cfg = arch(0.5, c.resolution);
+    ArchSpec cfg = arch(0.5, c.resolution);
     cfg.padding = c.padding;
-    const std::vector<LayerDesc> layers = build_layers(cfg);
-    const LayerDesc& conv1 = layers[0];
+    const std::vector<LayerSpec> layers = build_layers(cfg);
+    const LayerSpec& conv1 = layers[0];
     CHECK_MSG(conv1.out_size == c.out && conv1.pad_before == c.before && conv1.pad_after == c.after,
               c.resolution << (c.padding == PaddingMode::Same ? " same" : " symmetric") << ": out " << conv1.out_size << " pad "
                            << conv1.pad_before << "/" << conv1.pad_after);
   }
   // Stride-1 depthwise layers pad (1, 1) in both modes.
-  const std::vector<LayerDesc> layers = build_layers(arch(0.5, 224));
-  const LayerDesc& dw1 = find(layers, "conv_dw_1");
+  const std::vector<LayerSpec> layers = build_layers(arch(0.5, 224));
+  const LayerSpec& dw1 = find(layers, "conv_dw_1");
   CHECK(dw1.stride == 1 && dw1.pad_before == 1 && dw1.pad_after == 1 && dw1.out_size == dw1.in_size);
 }
 
 TEST(spec, channel_rules_and_variants) {
-  ArchConfig slim = arch(0.125, 128);
+  ArchSpec slim = arch(0.125, 128);
   slim.channel_rule = ChannelRule::Slim;
   CHECK_EQ(build_layers(slim)[0].out_channels, 8);  // floor(32·0.125) = 4, clamped to 8
   CHECK_EQ(build_layers(arch(0.125, 128))[0].out_channels, 4);
   CHECK_EQ(scaled_channels(64, 0.75, ChannelRule::Keras), 48);  // not 47 through binary rounding
 
-  ArchConfig shallow = arch(1, 224);
+  ArchSpec shallow = arch(1, 224);
   shallow.variant = Variant::Shallow;
-  const std::vector<LayerDesc> s = build_layers(shallow);
+  const std::vector<LayerSpec> s = build_layers(shallow);
   CHECK_EQ(s.size(), size_t(1 + 8 * 2 + 3));  // blocks 7–11 removed (Table 5)
   bool has_block_7 = false;
   for (const auto& l : s) has_block_7 = has_block_7 || l.name == "conv_dw_7";
@@ -132,9 +132,9 @@ TEST(spec, channel_rules_and_variants) {
   CHECK_NEAR(totals(s).macs / 1e6, 307, kPaperMacs);
   CHECK_NEAR(totals(s).params / 1e6, 2.9, kPaperParams);
 
-  ArchConfig full = arch(1, 224);
+  ArchSpec full = arch(1, 224);
   full.variant = Variant::FullConv;
-  const std::vector<LayerDesc> f = build_layers(full);
+  const std::vector<LayerSpec> f = build_layers(full);
   CHECK_EQ(f.size(), size_t(1 + 13 + 3));
   // Table 4: a full-convolution MobileNet is 4866 million mult-adds and 29.3 million parameters.
   CHECK_NEAR(totals(f).macs / 1e6, 4866, kPaperMacs);
@@ -145,7 +145,7 @@ TEST(spec, impossible_configurations_throw) {
   CHECK_THROWS(build_layers(arch(0, 224)), std::invalid_argument, "alpha");
   CHECK_THROWS(build_layers(arch(1.5, 224)), std::invalid_argument, "alpha");
   CHECK_THROWS(build_layers(arch(1, 31)), std::invalid_argument, "resolution");
-  ArchConfig no_classes = arch(1, 224);
+  ArchSpec no_classes = arch(1, 224);
   no_classes.classes = 0;
   CHECK_THROWS(build_layers(no_classes), std::invalid_argument, "classes");
   CHECK_THROWS(build_layers(arch(0.01, 224)), std::invalid_argument, "no channels");
@@ -155,8 +155,8 @@ namespace {
 // A tiny network (α=1/8 keras: conv1 has 4 channels; 32 px; the shallow variant; 3 classes) and
 // random TF-layout tensors for it, in the order Network expects them.
 struct Tiny {
-  ArchConfig cfg;
-  std::vector<LayerDesc> layers;
+  ArchSpec cfg;
+  std::vector<LayerSpec> layers;
   std::vector<std::vector<float>> tensors;
   Tiny() {
     cfg = arch(0.125, 32);
@@ -171,7 +171,7 @@ struct Tiny {
       for (float& x : v) x = pos ? positive(rng) : u(rng);
       return v;
     };
-    for (const LayerDesc& l : layers) {
+    for (const LayerSpec& l : layers) {
       const size_t k = l.kernel, cin = l.in_channels, cout = l.out_channels;
       if (l.type == LayerType::FullyConnected) {
         tensors.push_back(random(cin * cout));
@@ -191,7 +191,7 @@ struct Tiny {
   // Index of the first of a weighted layer's tensors (its kernel).
   size_t first_tensor(const std::string& name) const {
     size_t n = 0;
-    for (const LayerDesc& l : layers) {
+    for (const LayerSpec& l : layers) {
       if (l.name == name) return n;
       if (l.type == LayerType::FullyConnected) n += 2;
       else if (l.type == LayerType::Conv || l.type == LayerType::Depthwise || l.type == LayerType::Pointwise) n += 5;
@@ -208,7 +208,7 @@ const FoldedLayer& folded_of(const Network& net, const std::string& name) {
 
 // conv → BN on one random k×k×cin patch, from the TF tensors in double, against the folded layer.
 void check_fold_on_a_patch(const Tiny& tiny, const Network& net, const std::string& name) {
-  const LayerDesc& l = find(tiny.layers, name);
+  const LayerSpec& l = find(tiny.layers, name);
   const size_t t0 = tiny.first_tensor(name), k = l.kernel, cin = l.in_channels, cout = l.out_channels;
   const std::vector<float>& w = tiny.tensors[t0];
   const std::vector<float>&gamma = tiny.tensors[t0 + 1], &beta = tiny.tensors[t0 + 2], &mean = tiny.tensors[t0 + 3],
@@ -272,7 +272,7 @@ TEST(network, layers_and_classifier) {
   Tiny tiny;
   Network net(tiny.cfg, tiny.views());
   size_t weighted = 0;
-  for (const LayerDesc& l : net.layers()) weighted += l.type != LayerType::Pool && l.type != LayerType::Softmax;
+  for (const LayerSpec& l : net.layers()) weighted += l.type != LayerType::Pool && l.type != LayerType::Softmax;
   REQUIRE(net.folded().size() == weighted);
   for (size_t i = 1; i < net.folded().size(); ++i) CHECK(net.folded()[i].layer_index > net.folded()[i - 1].layer_index);
   CHECK_EQ(net.feature_width(), 128);  // 1024 · ⅛
