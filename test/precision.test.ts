@@ -28,6 +28,7 @@ import { prepareBatch } from '../lib/image';
 import { native } from '../lib/native';
 import type { ArchSpec } from '../lib/spec';
 import { quantize } from '../lib/cli/commands/quantize';
+import { alphaResolutionGrid } from './helpers/grid';
 import { DEMO_DIR as DEMO } from './helpers/images';
 import { requireData, SAMPLE_DIR as SAMPLE, SAMPLE_LABELS, skipBecause, tfjsModel as TFJS } from './helpers/data';
 
@@ -248,7 +249,8 @@ describe('fp32 activation layouts (engine.layout)', function () {
   });
 });
 
-describe('precision: random weights stay close to fp32 (16 α×ρ)', function () {
+const precisionGrid = alphaResolutionGrid([0.25, 0.5, 0.75, 1], [128, 160, 192, 224]);
+describe(`precision: random weights stay close to fp32 (${precisionGrid.length} α×ρ)`, function () {
   this.timeout(300000);
   const bound = { int8: hasVnni ? { logits: 0.06, cosine: 0.999 } : { logits: 0.12, cosine: 0.998 }, bf16: { logits: 0.02, cosine: 0.9999 } };
   type Outputs = { logits: Float32Array; embedding: Float32Array };
@@ -258,26 +260,24 @@ describe('precision: random weights stay close to fp32 (16 α×ρ)', function ()
     embedding: await m.infer(x, [8, R, R, 3], { output: 'embedding' }),
   });
   for (const precision of ['int8', 'bf16'] as const) {
-    for (const alpha of [0.25, 0.5, 0.75, 1]) {
-      for (const R of [128, 160, 192, 224]) {
-        it(`${precision} α=${alpha} ρ=${R}`, async function () {
-          requirePrecision(this, precision);
-          const w = randomWeights(arch(alpha, R), 7);
-          const x = inputs(8, R, 11);
-          const key = `${alpha}/${R}`;
-          if (!fp32.has(key)) {
-            const f = await load({ weights: w, threads: 2 });
-            fp32.set(key, await run(f, x, R));
-            f.dispose();
-          }
-          const ref = fp32.get(key)!;
-          const m = await load({ weights: w, threads: 2, precision });
-          const got = await run(m, x, R);
-          m.dispose();
-          expect(relMaxError(ref.logits, got.logits), `${precision} max|Δlogit|/max|logit|`).to.be.below(bound[precision].logits);
-          expect(minCosine(ref.embedding, got.embedding, 8), `${precision} embedding cosine`).to.be.above(bound[precision].cosine);
-        });
-      }
+    for (const [alpha, R] of precisionGrid) {
+      it(`${precision} α=${alpha} ρ=${R}`, async function () {
+        requirePrecision(this, precision);
+        const w = randomWeights(arch(alpha, R), 7);
+        const x = inputs(8, R, 11);
+        const key = `${alpha}/${R}`;
+        if (!fp32.has(key)) {
+          const f = await load({ weights: w, threads: 2 });
+          fp32.set(key, await run(f, x, R));
+          f.dispose();
+        }
+        const ref = fp32.get(key)!;
+        const m = await load({ weights: w, threads: 2, precision });
+        const got = await run(m, x, R);
+        m.dispose();
+        expect(relMaxError(ref.logits, got.logits), `${precision} max|Δlogit|/max|logit|`).to.be.below(bound[precision].logits);
+        expect(minCosine(ref.embedding, got.embedding, 8), `${precision} embedding cosine`).to.be.above(bound[precision].cosine);
+      });
     }
   }
 });
