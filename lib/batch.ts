@@ -41,11 +41,8 @@ export interface BatchProgress {
   rate: number;
 }
 
-export interface BatchOptions {
-  /** A directory (walked recursively), a glob pattern, a list file (one path per line) or one image. */
-  input: string;
-  /** Output file; .jsonl/.ndjson or .csv. Appended to and resumed from if it exists. */
-  out: string;
+/** What the decode → infer pipeline needs: the model and how to run it. */
+export interface PipelineOptions {
   model: MobileNet;
   /** Write the pooled features instead of top-k labels. */
   embed?: boolean;
@@ -58,6 +55,17 @@ export interface BatchOptions {
   concurrency?: number;
   /** Most images per forward pass (default 16). */
   batchSize?: number;
+  /** Take SVG files (rendered in a child process, one at a time, stopped at the time limit). Default false: ERR_UNSUPPORTED_MEDIA records. */
+  allowSvg?: boolean;
+  /** Time limit of one decode in ms (default 10 000): ERR_DECODE_TIMEOUT records. */
+  decodeTimeoutMs?: number;
+}
+
+export interface BatchOptions extends PipelineOptions {
+  /** A directory (walked recursively), a glob pattern, a list file (one path per line) or one image. */
+  input: string;
+  /** Output file; .jsonl/.ndjson or .csv. Appended to and resumed from if it exists. */
+  out: string;
   /** File extensions taken from directories (default IMAGE_EXTENSIONS); globs and list files are taken as given. */
   extensions?: string[];
   /** Aborting stops reading new files; in-flight images are finished and written. */
@@ -65,10 +73,6 @@ export interface BatchOptions {
   onProgress?: (p: BatchProgress) => void;
   /** Warnings (skipped damaged records on resume, …). */
   onWarning?: (message: string) => void;
-  /** Take SVG files (rendered in a child process, one at a time, stopped at the time limit). Default false: ERR_UNSUPPORTED_MEDIA records. */
-  allowSvg?: boolean;
-  /** Time limit of one decode in ms (default 10 000): ERR_DECODE_TIMEOUT records. */
-  decodeTimeoutMs?: number;
 }
 
 /** Records of these codes are not "done": a re-run tries their files again (a later record supersedes). */
@@ -307,22 +311,6 @@ export function formatRecord(format: OutputFormat, columns: number, rec: BatchRe
   const values = Array.from(rec.embedding, f32);
   if (format === 'jsonl') return JSON.stringify({ file: rec.file, embedding: values }) + '\n';
   return [rec.file, '', '', ...values].map(csvField).join(',') + '\n';
-}
-
-/** What the decode → infer pipeline needs: the model and how to run it. */
-export interface PipelineOptions {
-  model: MobileNet;
-  embed?: boolean;
-  topk?: number;
-  preprocess?: Preprocess;
-  /** 'auto' (default) or 'full' (PrepareOptions.decode); default: the model's. */
-  decode?: DecodeMode;
-  /** Images decoded at once (default 4). */
-  concurrency?: number;
-  /** Most images per forward pass (default 16). */
-  batchSize?: number;
-  allowSvg?: boolean;
-  decodeTimeoutMs?: number;
 }
 
 /** The pipeline options with their defaults, checked. */

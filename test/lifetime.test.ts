@@ -6,7 +6,8 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { expect } from 'chai';
-import { load, MobileNet, MobileNetError } from '../lib';
+import { load, MobileNet } from '../lib';
+import { rejection } from './helpers/errors';
 import { uniformImages } from './helpers/random';
 
 /** Threads of this process, from /proc (Linux): executor threads that outlive dispose() show here. */
@@ -16,15 +17,6 @@ function threadCount(): number {
   return Number(m[1]);
 }
 
-async function rejection(p: Promise<unknown>): Promise<MobileNetError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).to.be.instanceOf(MobileNetError);
-    return e as MobileNetError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('lifetime: dispose, garbage collection and engine threads', function () {
   this.timeout(120_000);

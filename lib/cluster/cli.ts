@@ -11,6 +11,7 @@ import { DEFAULT_QUEUE_NAME } from './connection';
 import { parsePrecision, producerFingerprint } from './fingerprint';
 import { runClusterBatch, type ClusterSummary } from './producer';
 import { startClusterWorker } from './worker';
+import { abortOnSigint } from '../cli/interrupt';
 
 /** The options `batch` adds for the cluster (registered by lib/cli/commands/batch.ts). */
 export function clusterBatchOptions(cmd: Command): Command {
@@ -47,15 +48,7 @@ function summaryLine(s: ClusterSummary): string {
 
 /** `batch --queue`: the producer. */
 export async function runClusterBatchCli(input: string, opts: ClusterBatchCliOptions, command: Command): Promise<void> {
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = (): void => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    process.stderr.write('\nmobilenet batch: stopping: collecting the finished chunks; queued ones stay in Redis for the next run (Ctrl-C again to quit now)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = abortOnSigint('mobilenet batch: stopping: collecting the finished chunks; queued ones stay in Redis for the next run');
   const showBar = opts.progress && process.stderr.isTTY === true;
   const bar = showBar ? new SingleBar({ format: '[{bar}] {value}/{total} | {rate} img/s | {errors} errors | {workers} workers | {pending} chunks queued | ETA {eta_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 50 }) : undefined;
   try {
@@ -75,7 +68,7 @@ export async function runClusterBatchCli(input: string, opts: ClusterBatchCliOpt
     }
     const summary = await runClusterBatch({
       input, out: opts.out, queue: opts.queue as string, queueName: opts.queueName, fingerprint, featureWidth, embed: opts.embed, topk: opts.topk, extensions,
-      chunkSize: opts.chunkSize, maxPending: opts.maxPending, shipBytes: opts.shipBytes, maxChunkBytes: opts.maxChunkBytes, signal: controller.signal,
+      chunkSize: opts.chunkSize, maxPending: opts.maxPending, shipBytes: opts.shipBytes, maxChunkBytes: opts.maxChunkBytes, signal: interrupt.signal,
       onWarning: (m) => {
         bar?.stop();
         process.stderr.write(`mobilenet batch: warning: ${m}\n`);
@@ -89,7 +82,7 @@ export async function runClusterBatchCli(input: string, opts: ClusterBatchCliOpt
     bar?.stop();
     reportError(e);
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupt.dispose();
   }
 }
 

@@ -7,6 +7,7 @@ import type { MobileNet } from '../../model';
 import { reportError } from '../main';
 import { clusterBatchOptions, runClusterBatchCli, type ClusterBatchCliOptions } from '../../cluster/cli';
 import { loadModelFromCli, modelOptions, parseNumberOption, type ModelCliOptions } from './classify';
+import { abortOnSigint } from '../interrupt';
 
 interface BatchCliOptions extends ModelCliOptions, ClusterBatchCliOptions {
   out: string;
@@ -44,15 +45,7 @@ export function register(program: Command): void {
     .action(async (input: string, opts: BatchCliOptions, command: Command) => {
       if (opts.queue !== undefined) return runClusterBatchCli(input, opts, command);
       let model: MobileNet | undefined;
-      const controller = new AbortController();
-      let interrupts = 0;
-      const onSigint = (): void => {
-        interrupts++;
-        if (interrupts > 1) process.exit(130);
-        process.stderr.write('\nmobilenet batch: stopping after the images in flight (Ctrl-C again to quit now)\n');
-        controller.abort();
-      };
-      process.on('SIGINT', onSigint);
+      const interrupt = abortOnSigint('mobilenet batch: stopping after the images in flight');
       const showBar = opts.progress && process.stderr.isTTY === true;
       const bar = showBar ? new SingleBar({ format: '[{bar}] {value}/{total} | {rate} img/s | {errors} errors | ETA {eta_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 50 }) : undefined;
       try {
@@ -85,7 +78,7 @@ export function register(program: Command): void {
           extensions,
           allowSvg: opts.allowSvg,
           decodeTimeoutMs: opts.decodeTimeoutMs,
-          signal: controller.signal,
+          signal: interrupt.signal,
           onWarning: (m) => {
             bar?.stop();
             process.stderr.write(`mobilenet batch: warning: ${m}\n`);
@@ -102,7 +95,7 @@ export function register(program: Command): void {
         bar?.stop();
         reportError(e);
       } finally {
-        process.off('SIGINT', onSigint);
+        interrupt.dispose();
         model?.dispose();
       }
     });
