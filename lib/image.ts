@@ -276,6 +276,8 @@ async function prepareInto(input: ImageInput, o: ResolvedOptions, out: Float32Ar
 
 /** decodePixels for the resize stage: shrinks large JPEGs (o.decode) and keeps grey/RGBA as they are. */
 async function decodeForStage(input: ImageInput, o: ResolvedOptions): Promise<StagePixels> {
+  if (input instanceof URL || (typeof input === 'string' && input.startsWith('file:'))) input = pathOfUrl(input);
+  if (input instanceof Blob) input = await input.arrayBuffer();
   if (isRawPixels(input) || input instanceof Float32Array) return { ...(await decodePixels(input, o.maxPixels, o.timeoutSeconds)), channels: 3 };
   let bytes: Buffer;
   let what: string;

@@ -16,7 +16,6 @@ import { abortOnSigint } from '../cli/interrupt';
 /** The options `batch` adds for the cluster (registered by lib/cli/commands/batch.ts). */
 export function clusterBatchOptions(cmd: Command): Command {
   return cmd
-    .option('--precision <p>', "numeric mode: 'fp32' (default), 'bf16' or 'int8'; with --queue, the workers must run the same", parsePrecision)
     .option('--queue <url>', 'run on a cluster: queue chunks on this Redis (redis://host:port[/db]) for `mobilenet worker` processes, and collect their records')
     .option('--queue-name <name>', 'with --queue: the BullMQ queue (one producer per queue)', DEFAULT_QUEUE_NAME)
     .option('--chunk-size <n>', 'with --queue: images per job', parseNumberOption('chunk-size', true), 64)
@@ -105,7 +104,6 @@ export function registerWorker(program: Command): void {
   modelOptions(program.command('worker').description('classify chunks of a cluster batch (`mobilenet batch … --queue`) from a Redis queue until stopped (SIGTERM: finish the chunks in flight, exit 0)'))
     .requiredOption('--queue <url>', 'the Redis of the queue: redis://host:port[/db]')
     .option('--queue-name <name>', 'the BullMQ queue', DEFAULT_QUEUE_NAME)
-    .option('--precision <p>', "numeric mode: 'fp32' (default), 'bf16' or 'int8'; must match the producer's", parsePrecision)
     .option('--concurrency <n>', 'chunks classified at once', parseNumberOption('concurrency', true), 2)
     .option('--batch-size <n>', 'most images per forward pass', parseNumberOption('batch-size', true), 16)
     .option('--decoders <n>', 'images decoded at once per chunk', parseNumberOption('decoders', true), 4)

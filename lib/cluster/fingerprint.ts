@@ -1,6 +1,6 @@
 /**
  * The model fingerprint every chunk carries: what decides a worker's labels (the weights' bytes,
- * α, input resolution, classes, numeric precision, preprocessing). A worker whose fingerprint
+ * α, input resolution, classes, numeric precision, preprocessing, decode mode). A worker whose fingerprint
  * differs refuses the chunk instead of answering with other labels.
  */
 import { createHash } from 'crypto';
@@ -8,6 +8,7 @@ import { weightsFingerprint } from '../calibration';
 import { fail } from '../errors';
 import { resolveOfficialWeights } from '../fetch';
 import type { Preprocess } from '../image';
+import type { DecodeMode } from '../image-stage';
 import { BUNDLED_WEIGHTS, MobileNet, type Precision } from '../model';
 import { featureWidth } from '../spec';
 import { loadWeights, type ModelWeights } from '../weights';
@@ -20,6 +21,8 @@ export interface ModelFingerprint {
   classes: number;
   precision: Precision;
   preprocess: Preprocess;
+  /** 'auto' shrinks large JPEGs while decoding, 'full' does not: the pixels, and so the labels, differ. */
+  decode: DecodeMode;
 }
 
 /** The model options of `batch --queue` and `worker` (those of the local batch, plus --precision). */
@@ -29,6 +32,7 @@ export interface ClusterModelOptions {
   resolution?: number;
   preprocess?: Preprocess;
   precision?: Precision;
+  decode?: DecodeMode;
   threads?: number;
 }
 
@@ -39,12 +43,12 @@ export function parsePrecision(v: string): Precision {
 
 /** Short id of a fingerprint (what jobs compare), from its fields in a fixed order. */
 export function fingerprintId(f: ModelFingerprint): string {
-  const canonical = JSON.stringify([f.weightsSha256, f.alpha, f.resolution, f.classes, f.precision, f.preprocess]);
+  const canonical = JSON.stringify([f.weightsSha256, f.alpha, f.resolution, f.classes, f.precision, f.preprocess, f.decode]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
 export function describeFingerprint(f: ModelFingerprint): string {
-  return `α=${f.alpha} ${f.resolution}px ${f.classes} classes ${f.precision} ${f.preprocess}, weights sha256 ${f.weightsSha256.slice(0, 12)}…`;
+  return `α=${f.alpha} ${f.resolution}px ${f.classes} classes ${f.precision} ${f.preprocess} decode ${f.decode}, weights sha256 ${f.weightsSha256.slice(0, 12)}…`;
 }
 
 /** The weights the options choose, the way `mobilenet batch` chooses them (--weights, else the official/bundled release). */
@@ -64,6 +68,7 @@ function fingerprintOf(weights: ModelWeights, o: ClusterModelOptions): ModelFing
     classes: weights.arch.classes,
     precision: o.precision ?? 'fp32',
     preprocess: o.preprocess ?? 'tfjs',
+    decode: o.decode ?? 'auto',
   };
 }
 
@@ -78,6 +83,6 @@ export async function producerFingerprint(o: ClusterModelOptions): Promise<{ fin
 export async function loadFingerprintedModel(o: ClusterModelOptions): Promise<{ model: MobileNet; fingerprint: ModelFingerprint }> {
   const weights = await chosenWeights(o);
   const fingerprint = fingerprintOf(weights, o);
-  const model = await MobileNet.load({ weights, resolution: o.resolution, preprocess: o.preprocess, precision: o.precision, threads: o.threads });
+  const model = await MobileNet.load({ weights, resolution: o.resolution, preprocess: o.preprocess, precision: o.precision, decode: o.decode, threads: o.threads });
   return { model, fingerprint: { ...fingerprint, resolution: model.arch.resolution, precision: model.precision } };
 }
