@@ -15,6 +15,18 @@ export const SCRATCH = path.join(ROOT, 'scratch', 'pipeline');
 export const SAMPLE = path.join(dataDir(), 'images', 'sample');
 export const WEIGHTS = path.join(dataDir(), 'weights', 'tfjs-layers', 'mobilenet_v1_0.75_224');
 
+/** `--name value` from the command line, or undefined. */
+export function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+/** The middle value; the mean of the two middle ones for an even count. */
+export const median = (v: number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
 export interface PipelineData {
   /** 800 links to the 200 sample photos (4 copies). */
   imagenet: string;

@@ -18,21 +18,13 @@ import * as os from 'os';
 import * as path from 'path';
 import { evaluateAccuracy } from '../lib/accuracy';
 import { MobileNet } from '../lib/model';
-import { labelOf, preparePipelineData, ROOT, SAMPLE, SCRATCH, WEIGHTS, type PipelineData } from './pipeline-data';
+import { arg, median, labelOf, preparePipelineData, ROOT, SAMPLE, SCRATCH, WEIGHTS, type PipelineData } from './pipeline-data';
 import { formatRows, profileStages, profileWhole } from './pipeline-profile';
 
 const RESULTS = path.join(ROOT, 'bench', 'results');
 const CLI = path.join(ROOT, 'dist', 'lib', 'cli', 'main.js');
 const PEER = path.join(ROOT, 'dist', 'bench', 'peer-script.js');
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 interface Run {
   seconds: number;

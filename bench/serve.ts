@@ -12,19 +12,11 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import { preparePipelineData, ROOT, SAMPLE, WEIGHTS } from './pipeline-data';
+import { arg, median, preparePipelineData, ROOT, SAMPLE, WEIGHTS } from './pipeline-data';
 
 const CLI = path.join(ROOT, 'dist', 'lib', 'cli', 'main.js');
 const PEER = path.join(ROOT, 'dist', 'bench', 'peer-server.js');
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const quantile = (v: number[], q: number): number => {
   const s = [...v].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
