@@ -352,7 +352,9 @@ export async function runPipeline(next: () => Promise<PipelineImage | undefined>
       const { batch, row, data, offset } = await slots.claim(image.file);
       try {
         const bytes = typeof image.input === 'string' ? await readImageFile(image.input) : Buffer.from(image.input as Uint8Array);
-        await guard.decode(bytes, (raster, timeoutSeconds) => prepareImageInto(raster, data, offset, { ...prepare, timeoutSeconds }), DEFAULT_MAX_PIXELS);
+        // sourceFile: a large JPEG is decoded again from its file at 1/s (libvips takes that option only for files).
+        const sourceFile = typeof image.input === 'string' ? image.input : undefined;
+        await guard.decode(bytes, (raster, timeoutSeconds) => prepareImageInto(raster, data, offset, { ...prepare, timeoutSeconds, sourceFile: raster === bytes ? sourceFile : undefined }), DEFAULT_MAX_PIXELS);
         slots.settle(batch, row, true);
       } catch (e) {
         emit([{ file: image.file, error: errorOf(e) }]);

@@ -27,7 +27,7 @@ import * as os from 'os';
 import { Blob } from 'buffer';
 import { fileURLToPath } from 'url';
 import { describe, fail, MobileNetError } from './errors';
-import { checkDecodeMode, resizeIntoNative, shrinkTarget, type DecodeMode, type StagePixels } from './image-stage';
+import { checkDecodeMode, resizeIntoNative, shrinkOnLoadPath, shrinkTarget, type DecodeMode, type StagePixels } from './image-stage';
 import { CENTER_CROP_FRACTION } from './image-resize';
 import { LIMITS } from './limits';
 import * as v from './validate';
@@ -67,6 +67,8 @@ export interface PrepareOptions {
   decode?: DecodeMode;
   /** Time limit of one decode in seconds (sharp's timeout(), which stops libvips): ERR_DECODE_TIMEOUT. Default: none. */
   timeoutSeconds?: number;
+  /** The file that encoded bytes were read from: a large JPEG is then decoded from it at 1/s (lib/image-stage.ts). */
+  sourceFile?: string;
 }
 
 /** Decoded 8-bit RGB pixels, row-major, 3 bytes per pixel. */
@@ -87,6 +89,7 @@ interface ResolvedOptions {
   maxPixels: number;
   decode: DecodeMode;
   timeoutSeconds: number | undefined;
+  sourceFile: string | undefined;
 }
 
 function resolveOptions(opts: unknown): ResolvedOptions {
@@ -99,7 +102,8 @@ function resolveOptions(opts: unknown): ResolvedOptions {
   const preprocess = v.preprocess(o.preprocess ?? 'tfjs');
   const maxPixels = v.int(o.maxPixels ?? DEFAULT_MAX_PIXELS, 'maxPixels', 1);
   const timeoutSeconds = v.optional(o.timeoutSeconds, (t) => v.int(t, 'timeoutSeconds', 1, 3600));
-  return { resolution, preprocess, maxPixels, timeoutSeconds, decode: checkDecodeMode(o.decode) };
+  const sourceFile = v.optional(o.sourceFile, (f) => (typeof f === 'string' && f.length > 0 ? f : fail('ERR_INVALID_ARGUMENT', `sourceFile must be a file path, got ${describe(f)}`)));
+  return { resolution, preprocess, maxPixels, timeoutSeconds, decode: checkDecodeMode(o.decode), sourceFile };
 }
 
 function isRawPixels(v: unknown): v is RawPixels {
@@ -290,11 +294,14 @@ async function decodeForStage(input: ImageInput, o: ResolvedOptions): Promise<St
     } catch (err) {
       return fail('ERR_INVALID_ARGUMENT', `no readable image file at ${JSON.stringify(file)}: ${(err as Error).message}`, err);
     }
+    o = { ...o, sourceFile: file };
   } else if (input instanceof Uint8Array) bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   else if (input instanceof ArrayBuffer) bytes = Buffer.from(input);
   else return { ...(await decodePixels(input, o.maxPixels, o.timeoutSeconds)), channels: 3 }; // not an image: decodePixels names what it got
   if (bytes.length === 0) fail('ERR_INVALID_IMAGE', 'expected encoded image bytes, got an empty buffer');
   what ??= `a buffer of ${bytes.length} bytes`;
+  const shrunk = o.sourceFile !== undefined ? shrinkOnLoadPath(o.sourceFile, bytes, o.resolution, o.decode, o.maxPixels) : undefined;
+  if (shrunk !== undefined) return decodeRaw(shrunk, o.maxPixels, what, undefined, o.timeoutSeconds);
   return decodeRaw(bytes, o.maxPixels, what, shrinkTarget(bytes, o.resolution, o.decode), o.timeoutSeconds);
 }
 

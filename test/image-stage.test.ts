@@ -9,8 +9,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
 import { MobileNetError } from '../lib/errors';
-import { centralCropBox, prepareImage, resizeBilinear } from '../lib/image';
-import { jpegSize, resizeIntoNative, resizeIntoNativeSync, shrinkTarget, SHRINK_MIN_SIDE_FACTOR, type StagePixels } from '../lib/image-stage';
+import { centralCropBox, prepareImage, prepareImageInto, resizeBilinear } from '../lib/image';
+import { dctShrink, jpegSize, resizeIntoNative, resizeIntoNativeSync, shrinkOnLoadPath, shrinkTarget, SHRINK_MIN_SIDE_FACTOR, type StagePixels } from '../lib/image-stage';
 import { native } from '../lib/native';
 import { demoPath, maxAbsDiff, rng, tempDir } from './helpers/images';
 
@@ -149,6 +149,32 @@ describe('image stage: shrink-on-decode', function () {
     expect(sum / auto.length, 'mean |Δ| of the [-1, 1] tensor').to.be.below(0.05);
     const small = demoPath('rocket.jpg');
     expect(firstDifference(await prepareImage(small), await prepareImage(small, { decode: 'full' }))).to.equal('none');
+  });
+
+  it('picks the largest DCT scale that keeps the shorter side at 4R, for JPEG files only', () => {
+    expect(dctShrink({ width: 4000, height: 3000 }, 224)).to.equal(2); // 1500 ≥ 896 > 750
+    expect(dctShrink({ width: 6000, height: 4000 }, 224)).to.equal(4); // 1000 ≥ 896 > 500
+    expect(dctShrink({ width: 8000, height: 8000 }, 224)).to.equal(8);
+    expect(dctShrink({ width: 1700, height: 1791 }, 224)).to.equal(1); // 850 < 896
+    const file = path.join(dir, 'big.jpg');
+    expect(shrinkOnLoadPath(file, big, 96, 'auto', 40e6)).to.equal(`${file}[shrink=2]`); // 1400/2 = 700 ≥ 384 > 350
+    expect(shrinkOnLoadPath(file, big, 96, 'full', 40e6)).to.equal(undefined);
+    expect(shrinkOnLoadPath(file, big, 96, 'auto', 1600 * 1400 - 1), 'over maxPixels: the full decode refuses it').to.equal(undefined);
+    expect(shrinkOnLoadPath(`${dir}/odd[1]`, big, 96, 'auto', 40e6), 'a name ending in ] would read as load options').to.equal(undefined);
+  });
+
+  it('decodes a large JPEG file at 1/s with no resampling kernel, from a path or from its bytes with sourceFile', async () => {
+    const file = path.join(dir, 'big.jpg');
+    fs.writeFileSync(file, big);
+    const { data, info } = await sharp(`${file}[shrink=2]`).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).to.deep.equal([800, 700]);
+    const expected = new Float32Array(96 * 96 * 3);
+    resizeIntoNativeSync({ data, width: info.width, height: info.height, channels: 3 }, 96, 'tfjs', 0.875, expected, 0);
+    expect(firstDifference(await prepareImage(file, { resolution: 96 }), expected), 'from the path').to.equal('none');
+    const out = new Float32Array(96 * 96 * 3);
+    await prepareImageInto(big, out, 0, { resolution: 96, sourceFile: file });
+    expect(firstDifference(out, expected), 'bytes + sourceFile').to.equal('none');
+    expect(firstDifference(await prepareImage(big, { resolution: 96 }), expected), 'bytes alone take the sharp-reduce path').to.not.equal('none');
   });
 
   it("refuses an unknown decode mode with ERR_INVALID_ARGUMENT", async () => {
