@@ -14,6 +14,8 @@ export interface FilledBatch {
 
 interface Filling extends FilledBatch {
   settled: number;
+  /** Ship with fewer than batchSize rows once those are settled (flush()). */
+  flush?: boolean;
 }
 
 export class BatchSlots {
@@ -55,6 +57,19 @@ export class BatchSlots {
     this.shipIfDone(b);
   }
 
+  /**
+   * The batch being filled ships once its claimed rows are settled, without waiting for a full
+   * batch; later claims start a new one. For a source that has nothing more for now (a cluster
+   * worker between chunks), so the images already claimed are not held back.
+   */
+  flush(): void {
+    const b = this.current;
+    if (!b) return;
+    b.flush = true;
+    this.current = undefined;
+    this.shipIfDone(b);
+  }
+
   /** No more claims: batches being filled ship once their claimed rows are settled. */
   close(): void {
     this.closed = true;
@@ -79,7 +94,7 @@ export class BatchSlots {
   }
 
   private shipIfDone(b: Filling): void {
-    if (b.settled < b.files.length || (b.files.length < this.batchSize && !this.closed)) return;
+    if (b.settled < b.files.length || (b.files.length < this.batchSize && !this.closed && !b.flush)) return;
     this.open.delete(b);
     if (this.current === b) this.current = undefined;
     if (b.files.length === 0) this.recycle(b);

@@ -334,10 +334,11 @@ export interface PipelineImage {
 /**
  * The batch pipeline shared by the local batch and the cluster workers: `concurrency` decoders
  * pull images from `next` (undefined: no more) into a bounded queue, one inference loop runs them
- * `batchSize` at a time. `emit` gets the records of each forward pass, or of one image that failed
+ * `batchSize` at a time. A `next` that has to wait for more images calls `flush` first, so that the
+ * images already taken go to inference without a full batch. `emit` gets the records of each forward pass, or of one image that failed
  * to decode; a bad image is an error record, never a thrown error.
  */
-export async function runPipeline(next: () => Promise<PipelineImage | undefined>, opts: PipelineOptions, emit: (records: BatchRecord[]) => void): Promise<void> {
+export async function runPipeline(next: (flush: () => void) => Promise<PipelineImage | undefined>, opts: PipelineOptions, emit: (records: BatchRecord[]) => void): Promise<void> {
   const { model, embed, topk, concurrency, batchSize, preprocess, decode } = pipelineSettings(opts);
   const classes = model.arch.classes;
   const width = model.featureWidth;
@@ -348,7 +349,8 @@ export async function runPipeline(next: () => Promise<PipelineImage | undefined>
   const prepare = { resolution: R, preprocess, decode };
   const guard = new DecodeGuard({ allowSvg: opts.allowSvg === true, timeoutMs: opts.decodeTimeoutMs, maxConcurrent: concurrency, maxWaiting: Number.MAX_SAFE_INTEGER });
   const decoder = async (): Promise<void> => {
-    for (let image = await next(); image !== undefined; image = await next()) {
+    const flush = (): void => slots.flush();
+    for (let image = await next(flush); image !== undefined; image = await next(flush)) {
       const { batch, row, data, offset } = await slots.claim(image.file);
       try {
         const bytes = typeof image.input === 'string' ? await readImageFile(image.input) : Buffer.from(image.input as Uint8Array);

@@ -51,3 +51,26 @@ describe('batch slots: decoders fill batch rows in place', function () {
     });
   }
 });
+
+describe('batch slots: flush() ships a part-filled batch without closing', function () {
+  it('ships the rows claimed so far once settled, and later claims start a new batch', async () => {
+    const slots = new BatchSlots(1, 8, 3);
+    const a = await slots.claim('a');
+    const b = await slots.claim('b');
+    slots.flush();
+    const c = await slots.claim('c');
+    expect(c.batch, 'a claim after flush() goes to a new batch').to.not.equal(a.batch);
+    let shipped: FilledBatch | undefined;
+    void slots.next().then((x) => (shipped = x));
+    slots.settle(a.batch, a.row, true);
+    await new Promise((r) => setImmediate(r));
+    expect(shipped, 'not before every claimed row is settled').to.equal(undefined);
+    slots.settle(b.batch, b.row, true);
+    await new Promise((r) => setImmediate(r));
+    expect(shipped?.files).to.deep.equal(['a', 'b']);
+    slots.settle(c.batch, c.row, true);
+    slots.close();
+    expect((await slots.next())?.files).to.deep.equal(['c']);
+    expect(await slots.next()).to.equal(undefined);
+  });
+});

@@ -12,6 +12,7 @@ import { parsePrecision, producerFingerprint } from './fingerprint';
 import { runClusterBatch, type ClusterSummary } from './producer';
 import { startClusterWorker } from './worker';
 import { abortOnSigint } from '../cli/interrupt';
+import { applyCoreBudget, coreBudget } from '../core-budget';
 
 /** The options `batch` adds for the cluster (registered by lib/cli/commands/batch.ts). */
 export function clusterBatchOptions(cmd: Command): Command {
@@ -91,7 +92,7 @@ interface WorkerCliOptions extends ModelCliOptions {
   precision?: Precision;
   concurrency: number;
   batchSize: number;
-  decoders: number;
+  decoders?: number;
   lockMs: number;
   stalledMs: number;
   maxStalls: number;
@@ -106,7 +107,7 @@ export function registerWorker(program: Command): void {
     .option('--queue-name <name>', 'the BullMQ queue', DEFAULT_QUEUE_NAME)
     .option('--concurrency <n>', 'chunks classified at once', parseNumberOption('concurrency', true), 2)
     .option('--batch-size <n>', 'most images per forward pass', parseNumberOption('batch-size', true), 16)
-    .option('--decoders <n>', 'images decoded at once per chunk', parseNumberOption('decoders', true), 4)
+    .option('--decoders <n>', 'images decoded at once, across the chunks held (default: cores + 1)', parseNumberOption('decoders', true))
     .option('--lock-ms <ms>', 'lock of a chunk in work; a worker silent this long is taken for dead', parseNumberOption('lock-ms', true), 30_000)
     .option('--stalled-ms <ms>', 'how often to look for chunks of dead workers', parseNumberOption('stalled-ms', true), 30_000)
     .option('--max-stalls <n>', 'times a chunk may lose its worker before it is failed (its files become error records)', flag('max-stalls', (n, label) => int(n, label, 0, 1000)), 3)
@@ -115,7 +116,10 @@ export function registerWorker(program: Command): void {
     .option('--verbose', 'log every chunk')
     .action(async (opts: WorkerCliOptions) => {
       try {
-        const worker = await startClusterWorker({ ...opts, log: (m) => process.stderr.write(`mobilenet worker: ${m}\n`) });
+        // The local batch's core budget: decoders and the OpenMP team share the cores without spinning.
+        const budget = coreBudget({ threads: opts.threads, concurrency: opts.decoders });
+        applyCoreBudget(budget);
+        const worker = await startClusterWorker({ ...opts, threads: budget.threads, decoders: budget.decoders, log: (m) => process.stderr.write(`mobilenet worker: ${m}\n`) });
         let signals = 0;
         const stop = (signal: NodeJS.Signals): void => {
           if (++signals > 1) process.exit(1);

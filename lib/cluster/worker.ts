@@ -10,7 +10,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type IORedis from 'ioredis';
-import { f32, runPipeline, type PipelineImage } from '../batch';
+import { f32, type PipelineImage } from '../batch';
+import { ChunkPipeline } from './chunk-pipeline';
 import { describe, fail } from '../errors';
 import type { MobileNet } from '../model';
 import { checkQueueName, connectRedis, DEFAULT_QUEUE_NAME, KEY_PREFIX, parseQueueUrl, throttledLog } from './connection';
@@ -26,7 +27,7 @@ export interface ClusterWorkerOptions extends ClusterModelOptions {
   concurrency?: number;
   /** Most images per forward pass (default 16, as the local batch). */
   batchSize?: number;
-  /** Images decoded at once per chunk (default 4, as the local batch). */
+  /** Images decoded at once, across the chunks held (default: cores + 1, as the local batch). */
   decoders?: number;
   /** BullMQ lock of a chunk in work, renewed at half of it (default 30 s). */
   lockMs?: number;
@@ -79,7 +80,8 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
     redis.on('ready', () => metrics.redisUp.set(1));
     redis.on('close', () => metrics.redisUp.set(0));
     metrics.redisUp.set(1);
-    const processor = chunkProcessor({ o, model, fingerprint, id, name, redis, metrics, log });
+    const pipelines = new Map<string, ChunkPipeline>();
+    const processor = chunkProcessor({ o, model, fingerprint, id, name, redis, metrics, log, pipelines });
     const worker = new Worker<ChunkData, ChunkResult>(name, processor, {
       connection: redis, prefix: KEY_PREFIX, name: id, concurrency, lockDuration: lockMs, stalledInterval: stalledMs, maxStalledCount: maxStalls,
     });
@@ -99,6 +101,7 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
       id, fingerprint, metrics, metricsUrl: served?.url,
       close: () => (closing ??= (async () => {
         await worker.close();
+        await Promise.all([...pipelines.values()].map((p) => p.close()));
         await served?.close();
         model.dispose();
         await redis.quit().catch(() => redis.disconnect());
@@ -120,6 +123,8 @@ interface ProcessorContext {
   redis: IORedis;
   metrics: WorkerMetrics;
   log: (m: string) => void;
+  /** One pipeline per (embed, topk): every chunk of a run shares one. */
+  pipelines: Map<string, ChunkPipeline>;
 }
 
 function chunkProcessor(c: ProcessorContext): (job: Job<ChunkData, ChunkResult>, token?: string) => Promise<ChunkResult> {
@@ -150,20 +155,17 @@ function chunkProcessor(c: ProcessorContext): (job: Job<ChunkData, ChunkResult>,
     c.metrics.activeChunks.inc();
     const records: WireRecord[] = [];
     try {
-      let i = 0;
-      const next = async (): Promise<PipelineImage | undefined> => {
-        if (i >= data.files.length) return undefined;
-        const k = i++;
-        const file = data.files[k];
-        return { file, input: data.bytes ? Buffer.from(data.bytes[k], 'base64') : path.resolve(data.cwd, file) };
-      };
-      const pipeline = { model: c.model, embed: data.embed, topk: data.topk, preprocess: c.fingerprint.preprocess, concurrency: c.o.decoders, batchSize: c.o.batchSize };
-      await runPipeline(next, pipeline, (recs) => {
-        for (const r of recs) {
-          records.push(toWire(r, f32));
-          c.metrics.images.inc({ result: 'error' in r ? 'error' : 'ok' });
-        }
-      });
+      const key = `${data.embed}:${data.topk}`;
+      let pipeline = c.pipelines.get(key);
+      if (!pipeline) {
+        pipeline = new ChunkPipeline({ model: c.model, embed: data.embed, topk: data.topk, preprocess: c.fingerprint.preprocess, concurrency: c.o.decoders, batchSize: c.o.batchSize });
+        c.pipelines.set(key, pipeline);
+      }
+      const images: PipelineImage[] = data.files.map((file, k) => ({ file, input: data.bytes ? Buffer.from(data.bytes[k], 'base64') : path.resolve(data.cwd, file) }));
+      for (const r of await pipeline.run(images)) {
+        records.push(toWire(r, f32));
+        c.metrics.images.inc({ result: 'error' in r ? 'error' : 'ok' });
+      }
     } finally {
       c.metrics.activeChunks.dec();
     }
