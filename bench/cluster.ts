@@ -3,7 +3,7 @@
  * local `mobilenet batch` on the 200 sample photos, on this machine: 1 worker × 2 threads and
  * 2 workers × 1 thread, each behind one producer and one redis-server. Alternating rounds; each
  * figure is the batch command's own img/s (model loading and worker start-up excluded on both
- * sides). Also counts Redis commands and bytes per image. Writes bench/results/cluster.json.
+ * sides); vsLocal is the median of the per-round ratios to the local batch of the same round. Also counts Redis commands and bytes per image. Writes bench/results/cluster.json.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -94,7 +94,8 @@ async function main(): Promise<void> {
     { name: 'local batch' },
     { name: `1 worker × 2 threads, chunk ${chunk}`, workers: [2], chunkSize: chunk },
     { name: `2 workers × 1 thread, chunk ${chunk}`, workers: [1, 1], chunkSize: chunk },
-    { name: '1 worker × 2 threads, chunk 64', workers: [2], chunkSize: 64 },
+    // A second chunk size, unless it is the one asked for (two configurations would share a name).
+    ...(chunk === 64 ? [] : [{ name: '1 worker × 2 threads, chunk 64', workers: [2], chunkSize: 64 }]),
   ];
   const redis = await startRedis();
   const client = new IORedis(redis.port, '127.0.0.1');
@@ -115,13 +116,16 @@ async function main(): Promise<void> {
     await redis.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const localRate = median(results.get('local batch')!.map((x) => x.rate));
+  const median = (xs: number[]): number => {
+    const s = [...xs].sort((a, b) => a - b), m = Math.floor(s.length / 2);
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  };
+  const local = results.get('local batch')!;
   const rows = configs.map((c) => {
     const rs = results.get(c.name)!;
     const rate = median(rs.map((x) => x.rate));
     const per = rs[rs.length - 1].perImage;
-    return { config: c.name, rates: rs.map((x) => Number(x.rate.toFixed(1))), medianImgPerS: Number(rate.toFixed(1)), vsLocal: Number((rate / localRate).toFixed(3)), cpuMsPerImage: Number(median(rs.map((x) => x.cpuMsPerImage)).toFixed(2)), redisPerImage: per && { commands: Number(per.commands.toFixed(2)), bytesIn: Math.round(per.netIn), bytesOut: Math.round(per.netOut) } };
+    return { config: c.name, rates: rs.map((x) => Number(x.rate.toFixed(1))), medianImgPerS: Number(rate.toFixed(1)), vsLocal: Number(median(rs.map((x, i) => x.rate / local[i].rate)).toFixed(3)), cpuMsPerImage: Number(median(rs.map((x) => x.cpuMsPerImage)).toFixed(2)), redisPerImage: per && { commands: Number(per.commands.toFixed(2)), bytesIn: Math.round(per.netIn), bytesOut: Math.round(per.netOut) } };
   });
   const report = { date: new Date().toISOString(), cpu: os.cpus()[0]?.model, cores: os.cpus().length, images: 200, rounds, command: `npm run bench:cluster -- --rounds ${rounds} --chunk-size ${chunk}`, rows };
   fs.writeFileSync(path.join(REPO_ROOT, 'bench', 'results', 'cluster.json'), JSON.stringify(report, null, 2) + '\n');
