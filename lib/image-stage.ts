@@ -7,11 +7,14 @@
  *     keeps 4R), through libvips' load option `file.jpg[shrink=s]`; no resampling kernel runs;
  *   - a JPEG *buffer* (sharp takes no load options there) whose shorter side is at least
  *     SHRINK_MIN_SIDE_FACTOR·R is decoded with sharp's shrink-on-load and reduced with its 'linear'
- *     kernel to a shorter side of 4R.
+ *     kernel to a shorter side of 4R;
+ *   - any other format that large is reduced the same way while libvips streams it in, so its
+ *     full-size pixels never sit in memory (a 6000² PNG held 108 MB per decode, and glibc kept
+ *     much of it after: docs/hostile-input.md).
  *   On the 200 sample photos upscaled to 4000×3000, α=0.75/224: full decode 86.5 % top-1, DCT 1/2
  *   alone 87.0 %, DCT + 'linear' to 4R 85.5 %, to 3R 85.0 %, to 2R 83.5 %, DCT 1/4 alone 85.0 %
- *   (README, "The whole job"). Smaller JPEGs and every other format are decoded in full, so the 'tfjs' mode
- *   stays bit-identical to TF.js on them. `decode: 'full'` turns shrinking off.
+ *   (README, "The whole job"). Smaller images are decoded in full, so the 'tfjs' mode stays
+ *   bit-identical to TF.js on them. `decode: 'full'` turns shrinking off.
  * - The resize + normalise runs in C++ (native/image/resize.cc) on libuv's pool, straight into the
  *   caller's buffer (a batch's input), bit-identical to `resizeBilinear` in lib/image.ts.
  */
@@ -64,11 +67,12 @@ export function jpegSize(bytes: Uint8Array): { width: number; height: number } |
   return undefined;
 }
 
-/** The shorter side to reduce to while decoding, or undefined to decode every pixel (the rule above). */
-export function shrinkTarget(bytes: Uint8Array, resolution: number, mode: DecodeMode): number | undefined {
-  if (mode === 'full') return undefined;
-  const size = jpegSize(bytes);
-  if (!size) return undefined;
+/**
+ * The shorter side to reduce to while decoding, or undefined to decode every pixel (the rule above).
+ * `size`: a JPEG's from its frame header; another format's from its header (sharp's metadata()).
+ */
+export function shrinkTarget(bytes: Uint8Array, resolution: number, mode: DecodeMode, size = jpegSize(bytes)): number | undefined {
+  if (mode === 'full' || !size) return undefined;
   return Math.min(size.width, size.height) >= SHRINK_MIN_SIDE_FACTOR * resolution ? SHRINK_TARGET_FACTOR * resolution : undefined;
 }
 

@@ -27,7 +27,7 @@ import * as os from 'os';
 import { Blob } from 'buffer';
 import { fileURLToPath } from 'url';
 import { describe, fail, MobileNetError } from './errors';
-import { checkDecodeMode, resizeIntoNative, shrinkOnLoadPath, shrinkTarget, type DecodeMode, type StagePixels } from './image-stage';
+import { checkDecodeMode, jpegSize, resizeIntoNative, shrinkOnLoadPath, shrinkTarget, type DecodeMode, type StagePixels } from './image-stage';
 import { CENTER_CROP_FRACTION } from './image-resize';
 import { LIMITS } from './limits';
 import * as v from './validate';
@@ -302,7 +302,18 @@ async function decodeForStage(input: ImageInput, o: ResolvedOptions): Promise<St
   what ??= `a buffer of ${bytes.length} bytes`;
   const shrunk = o.sourceFile !== undefined ? shrinkOnLoadPath(o.sourceFile, bytes, o.resolution, o.decode, o.maxPixels) : undefined;
   if (shrunk !== undefined) return decodeRaw(shrunk, o.maxPixels, what, undefined, o.timeoutSeconds);
-  return decodeRaw(bytes, o.maxPixels, what, shrinkTarget(bytes, o.resolution, o.decode), o.timeoutSeconds);
+  const size = o.decode === 'full' ? undefined : (jpegSize(bytes) ?? (await headerSize(bytes)));
+  return decodeRaw(bytes, o.maxPixels, what, shrinkTarget(bytes, o.resolution, o.decode, size), o.timeoutSeconds);
+}
+
+/** Width and height from an image's header (no pixels decoded); undefined when sharp cannot read it (the decode then says why). */
+async function headerSize(bytes: Buffer): Promise<{ width: number; height: number } | undefined> {
+  try {
+    const { width, height } = await loadSharp()(bytes, { pages: 1 }).metadata();
+    return width && height ? { width, height } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

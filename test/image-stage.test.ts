@@ -177,6 +177,19 @@ describe('image stage: shrink-on-decode', function () {
     expect(firstDifference(await prepareImage(big, { resolution: 96 }), expected), 'bytes alone take the sharp-reduce path').to.not.equal('none');
   });
 
+  it("'auto' reduces a large PNG while decoding (its header gives the size), and leaves a small one exact", async () => {
+    const png = await sharp(big).png().toBuffer();
+    expect(shrinkTarget(png, 96, 'auto', { width: 1600, height: 1400 })).to.equal(384);
+    const auto = await prepareImage(png, { resolution: 96 });
+    const full = await prepareImage(png, { resolution: 96, decode: 'full' });
+    expect(maxAbsDiff(auto, full), 'the large PNG was reduced first').to.be.greaterThan(0);
+    let sum = 0;
+    for (let i = 0; i < auto.length; i++) sum += Math.abs(auto[i] - full[i]);
+    expect(sum / auto.length, 'mean |Δ| of the [-1, 1] tensor').to.be.below(0.05);
+    const small = fs.readFileSync(demoPath('chelsea.png'));
+    expect(firstDifference(await prepareImage(small), await prepareImage(small, { decode: 'full' }))).to.equal('none');
+  });
+
   it("refuses an unknown decode mode with ERR_INVALID_ARGUMENT", async () => {
     try {
       await prepareImage(demoPath('rocket.jpg'), { decode: 'fast' as 'auto' });
