@@ -46,7 +46,7 @@ export interface ClusterBatchOptions {
   maxPending?: number;
   /** Producer lock TTL (default 15 s; refreshed every third of it). */
   lockTtlMs?: number;
-  /** How often Redis is asked for finished chunks when the last ask found none (default 200 ms). */
+  /** How often Redis is asked for finished chunks when the last ask found none (default 50 ms; 200 ms was up to a tenth of a 200-image run). */
   pollMs?: number;
   signal?: AbortSignal;
   onProgress?: (p: ClusterProgress) => void;
@@ -275,7 +275,7 @@ class ProducerRun {
       this.wake = undefined;
       w?.();
       if (this.fatal !== undefined) return;
-      if (n === 0) await new Promise((r) => setTimeout(r, this.o.pollMs ?? 200));
+      if (n === 0) await new Promise((r) => setTimeout(r, this.o.pollMs ?? 50));
     }
   }
 
