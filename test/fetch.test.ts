@@ -4,8 +4,8 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { MobileNetError } from '../lib/errors';
-import { fetchModel, findCachedModel, officialModelName, officialModelUrl, resolveOfficialWeights, verifyCachedModel } from '../lib/fetch';
+import { MobileNetError } from '../lib/core/errors';
+import { fetchModel, findCachedModel, officialModelName, officialModelUrl, resolveOfficialWeights, verifyCachedModel } from '../lib/core/weights/official';
 import { load } from '../lib';
 import { startModelServer, type ModelServer } from './helpers/http-server';
 import { demoPath, REPO_ROOT } from './helpers/images';
@@ -15,7 +15,7 @@ import { rejection } from './helpers/errors';
 // The official release's files: the bundled model is that release, plus its LICENSE and SOURCE.md.
 const SOURCE = BUNDLED_DIR;
 const NAME = 'mobilenet_v1_0.25_224';
-const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'main.js');
+const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'apps', 'cli', 'main.js');
 const fast = { retries: 3, backoffMs: 10, timeoutMs: 5000 };
 
 const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');

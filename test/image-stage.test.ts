@@ -8,10 +8,10 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { MobileNetError } from '../lib/errors';
-import { centralCropBox, prepareImage, resizeBilinear } from '../lib/image';
-import { jpegSize, resizeIntoNative, resizeIntoNativeSync, shrinkTarget, SHRINK_MIN_SIDE_FACTOR, type StagePixels } from '../lib/image-stage';
-import { native } from '../lib/native';
+import { MobileNetError } from '../lib/core/errors';
+import { centralCropBox, prepareImage, resizeBilinear } from '../lib/core/image';
+import { jpegSize, resizeIntoNative, resizeIntoNativeSync, shrinkTarget, SHRINK_MIN_SIDE_FACTOR, type StagePixels } from '../lib/core/image-stage';
+import { native } from '../lib/core/native';
 import { demoPath, maxAbsDiff, rng, tempDir } from './helpers/images';
 
 const TFJS_LUT = Float32Array.from({ length: 256 }, (_, x) => Math.fround(Math.fround(x * Math.fround(2 / 255)) - 1));

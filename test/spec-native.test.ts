@@ -1,7 +1,7 @@
 /** lib/spec.ts and native/engine/spec.cc describe the same network for every configuration. */
 import { expect } from 'chai';
-import { native } from '../lib/native';
-import { buildLayers, DEFAULT_ARCH, type ArchSpec, type ChannelRule, type PaddingMode, type Variant } from '../lib/spec';
+import { native } from '../lib/core/native';
+import { buildLayers, DEFAULT_ARCH, type ArchSpec, type ChannelRule, type PaddingMode, type Variant } from '../lib/core/spec';
 
 describe('spec: TypeScript and native agree', () => {
   const alphas = [1, 0.75, 0.5, 0.35, 0.25, 0.1, 1 / 32, 0.6];

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { expect } from 'chai';
-import { ArchSpec, DEFAULT_ARCH, buildLayers, cost } from '../lib/spec';
+import { ArchSpec, DEFAULT_ARCH, buildLayers, cost } from '../lib/core/spec';
 
 import { requireData, tfjsModel } from './helpers/data';
 

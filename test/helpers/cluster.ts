@@ -4,13 +4,13 @@ import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { runBatch } from '../../lib/batch';
+import { runBatch } from '../../lib/apps/batch';
 import type { MobileNet } from '../../lib';
 import { REPO_ROOT, SAMPLE_DIR } from './images';
 import { redisMissing } from './redis';
 import { requireData, requireTool } from './skip';
 
-export const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'main.js');
+export const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'apps', 'cli', 'main.js');
 
 /** Skips the suite without redis-server or the sample photos (under CI=true: fails instead). */
 export function requireRedis(ctx: Mocha.Context): void {

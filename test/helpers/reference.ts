@@ -14,7 +14,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { prng } from './random';
-import type { ArchSpec } from '../../lib/spec';
+import type { ArchSpec } from '../../lib/core/spec';
 
 export const FIXTURE_VERSION = 'v2';
 export const FIXTURE_ROOT = path.join(os.tmpdir(), 'mobilenet-native-fixtures');

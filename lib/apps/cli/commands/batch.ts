@@ -1,0 +1,102 @@
+/** `mobilenet batch`: classify or embed a whole directory / glob / list of images into JSONL or CSV, resumably. */
+import { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { applyCoreBudget, coreBudget } from '../../core-budget';
+import { listInputs, outputFormat, runBatch, type BatchSummary } from '../../batch';
+import type { MobileNet } from '../../../core/model';
+import { reportError } from '../main';
+import { clusterBatchOptions, runClusterBatchCli, type ClusterBatchCliOptions } from '../../cluster/cli';
+import { loadModelFromCli, modelOptions, parseNumberOption, type ModelCliOptions } from './classify';
+import { abortOnSigint } from '../interrupt';
+
+interface BatchCliOptions extends ModelCliOptions, ClusterBatchCliOptions {
+  out: string;
+  embed?: boolean;
+  topk: number;
+  concurrency?: number;
+  batchSize: number;
+  ext?: string;
+  progress: boolean;
+  allowSvg?: boolean;
+  decodeTimeoutMs?: number;
+}
+
+function summaryLine(s: BatchSummary): string {
+  const verb = s.stopped ? 'stopped after' : 'done:';
+  return `mobilenet batch: ${verb} ${s.processed} images (${s.errors} errors), ${s.skipped} already in ${s.out}, ${s.seconds.toFixed(1)} s, ${s.rate.toFixed(1)} img/s\n`;
+}
+
+export function register(program: Command): void {
+  clusterBatchOptions(modelOptions(
+    program
+      .command('batch')
+      .description('classify (or embed) every image of a directory, glob or list file into a .jsonl or .csv file; re-run to resume')
+      .argument('<input>', "a directory (walked recursively), a quoted glob ('photos/**/*.jpg') or a file listing one path per line"),
+  ))
+    .requiredOption('--out <file>', 'results file, .jsonl or .csv; records already in it are skipped')
+    .option('--embed', 'write the pooled feature vector instead of labels')
+    .option('--topk <k>', 'labels per image', parseNumberOption('topk', true), 5)
+    .option('--concurrency <n>', 'images decoded in parallel (default: cores + 1, see README: core budget)', parseNumberOption('concurrency', true))
+    .option('--batch-size <n>', 'most images per forward pass', parseNumberOption('batch-size', true), 16)
+    .option('--ext <list>', 'comma-separated extensions taken from directories (default: common image formats)')
+    .option('--allow-svg', 'take SVG files too (trusted input only: rendered in a child process, stopped at the decode time limit)')
+    .option('--decode-timeout-ms <ms>', 'time limit of one image decode, then an ERR_DECODE_TIMEOUT record (default 10000)', parseNumberOption('decode-timeout-ms', false))
+    .option('--no-progress', 'no progress bar (it is only shown when stderr is a terminal anyway)')
+    .action(async (input: string, opts: BatchCliOptions, command: Command) => {
+      if (opts.queue !== undefined) return runClusterBatchCli(input, opts, command);
+      let model: MobileNet | undefined;
+      const interrupt = abortOnSigint('mobilenet batch: stopping after the images in flight');
+      const showBar = opts.progress && process.stderr.isTTY === true;
+      const bar = showBar ? new SingleBar({ format: '[{bar}] {value}/{total} | {rate} img/s | {errors} errors | ETA {eta_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 50 }) : undefined;
+      try {
+        outputFormat(opts.out);
+        const budget = coreBudget({ threads: opts.threads, concurrency: opts.concurrency });
+        applyCoreBudget(budget);
+        model = await loadModelFromCli({ ...opts, threads: budget.threads });
+        const extensions = opts.ext?.split(',').map((e) => e.trim()).filter((e) => e !== '');
+        if (bar) {
+          bar.start(0, 0, { rate: '0.0', errors: 0 });
+          // Count in the background so the bar gets a total (and an ETA) without holding the paths.
+          void (async () => {
+            let n = 0;
+            for await (const _ of listInputs(input, extensions)) {
+              n++;
+              if (n % 1000 === 0) bar.setTotal(n);
+            }
+            bar.setTotal(n);
+          })().catch(() => undefined);
+        }
+        const summary = await runBatch({
+          input,
+          out: opts.out,
+          model,
+          embed: opts.embed,
+          topk: opts.topk,
+          preprocess: opts.preprocess,
+          concurrency: budget.decoders,
+          batchSize: opts.batchSize,
+          extensions,
+          allowSvg: opts.allowSvg,
+          decodeTimeoutMs: opts.decodeTimeoutMs,
+          signal: interrupt.signal,
+          onWarning: (m) => {
+            bar?.stop();
+            process.stderr.write(`mobilenet batch: warning: ${m}\n`);
+          },
+          onProgress: (p) => {
+            if (!bar) return;
+            bar.update(p.processed + p.skipped, { rate: p.rate.toFixed(1), errors: p.errors });
+          },
+        });
+        bar?.stop();
+        process.stderr.write(summaryLine(summary));
+        if (summary.stopped) process.exitCode = 130;
+      } catch (e) {
+        bar?.stop();
+        reportError(e);
+      } finally {
+        interrupt.dispose();
+        model?.dispose();
+      }
+    });
+}
