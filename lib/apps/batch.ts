@@ -21,7 +21,7 @@ import { describe, fail, MobileNetError } from '../core/errors';
 import { LIMITS } from '../core/limits';
 import * as v from '../core/validate';
 import { BatchSlots } from './batch-slots';
-import { DEFAULT_MAX_PIXELS, prepareImageInto, type ImageInput, type Preprocess } from '../core/image';
+import type { ImageInput, Preprocess } from '../core/image';
 import { DecodeGuard, readImageFile } from '../core/image-guard';
 import type { DecodeMode } from '../core/image-stage';
 import { topK, type ClassScore } from '../core/labels';
@@ -345,14 +345,14 @@ export async function runPipeline(next: () => Promise<PipelineImage | undefined>
   // Decoders write each image straight into a row of a batch buffer; three buffers: one in
   // inference while two fill (decoding runs up to two batches ahead).
   const slots = new BatchSlots(R * R * 3, batchSize, 3);
-  const prepare = { resolution: R, preprocess, decode };
+  const prepare = { preprocess, decode };
   const guard = new DecodeGuard({ allowSvg: opts.allowSvg === true, timeoutMs: opts.decodeTimeoutMs, maxConcurrent: concurrency, maxWaiting: Number.MAX_SAFE_INTEGER });
   const decoder = async (): Promise<void> => {
     for (let image = await next(); image !== undefined; image = await next()) {
       const { batch, row, data, offset } = await slots.claim(image.file);
       try {
         const bytes = typeof image.input === 'string' ? await readImageFile(image.input) : Buffer.from(image.input as Uint8Array);
-        await guard.decode(bytes, (raster, timeoutSeconds) => prepareImageInto(raster, data, offset, { ...prepare, timeoutSeconds }), DEFAULT_MAX_PIXELS);
+        await guard.decode(bytes, (raster, timeoutSeconds) => model.prepare(raster, { ...prepare, timeoutSeconds, out: data, offset }), model.maxPixels);
         slots.settle(batch, row, true);
       } catch (e) {
         emit([{ file: image.file, error: errorOf(e) }]);

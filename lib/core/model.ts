@@ -7,7 +7,7 @@ import { calibrationMaxima, readCalibration } from './calibration';
 import { checkEngineOptions, type EngineOptions } from './engine-options';
 import { describe, fail, MobileNetError } from './errors';
 import { fetchModel, findCachedModel, modelHome, OFFICIAL_ALPHAS, OFFICIAL_RESOLUTIONS, type FetchOptions } from './weights/official';
-import { prepareBatch, type ImageInput, type Preprocess } from './image';
+import { DEFAULT_MAX_PIXELS, prepareBatch, prepareImage, prepareImageInto, type ImageInput, type Preprocess } from './image';
 import { checkDecodeMode, type DecodeMode } from './image-stage';
 import { labelsFor, topK, type ClassScore } from './labels';
 import { LIMITS, NATIVE_LIMITS } from './limits';
@@ -125,6 +125,21 @@ export interface EmbedOptions {
   signal?: AbortSignal;
 }
 
+/** prepare(): what classify() would feed the network, optionally written into a row of a caller's batch buffer. */
+export interface ModelPrepareOptions {
+  /** Default: the model's (load({ preprocess })). */
+  preprocess?: Preprocess;
+  /** Default: the model's (load({ decode })). */
+  decode?: DecodeMode;
+  /** A caller's pixel limit; it can only tighten the model's maxPixels. */
+  maxPixels?: number;
+  /** Time limit of one decode in seconds (ERR_DECODE_TIMEOUT). */
+  timeoutSeconds?: number;
+  /** Write the image here at `offset` (R·R·3 floats, e.g. a batch row) instead of a new array: no copy. One image only. */
+  out?: Float32Array;
+  offset?: number;
+}
+
 
 export const BUNDLED_WEIGHTS = path.resolve(__dirname, '..', '..', '..', 'weights', 'mobilenet_v1_0.25_224', 'model.json');
 
@@ -133,6 +148,7 @@ const KNOWN_LOAD_OPTIONS = new Set(['weights', 'alpha', 'resolution', 'classes',
 const INFER_OPTIONS = ['output', 'allowNonFinite', 'signal'];
 const CLASSIFY_OPTIONS = ['topk', 'preprocess', 'signal'];
 const EMBED_OPTIONS = ['preprocess', 'signal'];
+const PREPARE_OPTIONS = ['preprocess', 'decode', 'maxPixels', 'timeoutSeconds', 'out', 'offset'];
 
 /** An options object with only known keys (a misspelt one, e.g. topK, would otherwise be ignored). */
 function checkOptions(options: unknown, method: string, known: readonly string[]): void {
@@ -254,7 +270,8 @@ export class MobileNet {
   private holding = false;  // the executor is held until the next microtask (run())
   private readonly imageSize: number;
   private readonly preprocess: Preprocess;
-  private readonly maxPixels: number | undefined;
+  /** The decompression-bomb guard of this model's images, in pixels (load({ maxPixels })). */
+  readonly maxPixels: number;
   /** How classify/embed decode images (PrepareOptions.decode). */
   readonly decode: DecodeMode;
   private labels: string[] | undefined;
@@ -271,7 +288,7 @@ export class MobileNet {
     this.format = weights.format;
     this.imageSize = this.arch.resolution * this.arch.resolution * 3;
     this.preprocess = opts.preprocess ?? 'tfjs';
-    this.maxPixels = opts.maxPixels;
+    this.maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
     this.decode = checkDecodeMode(opts.decode);
     const tensors = expectedTensors(weightedLayers(this.arch)).map(({ name }) => weights.tensors.get(name) as Float32Array);
     const a = this.arch;
@@ -406,6 +423,26 @@ export class MobileNet {
     const tensor = await abortable(signal, prepareBatch(inputs, { resolution: this.arch.resolution, preprocess: preprocess ?? this.preprocess, maxPixels: this.maxPixels, decode: this.decode }));
     signal?.throwIfAborted();
     return abortable(signal, this.run(this.handle(), tensor, inputs.length, output));
+  }
+
+  /**
+   * Decodes and resizes images exactly as classify() does (this model's resolution, preprocess,
+   * decode and maxPixels): one image → R·R·3 floats, an array → [n, R, R, 3]. Apps that run infer()
+   * themselves (batch, server, quantize) prepare through this, so they honour load()'s options.
+   */
+  async prepare(input: ImageInput, options?: ModelPrepareOptions): Promise<Float32Array>;
+  async prepare(input: readonly ImageInput[], options?: Omit<ModelPrepareOptions, 'out' | 'offset'>): Promise<Float32Array>;
+  async prepare(input: ImageInput | readonly ImageInput[], options: ModelPrepareOptions = {}): Promise<Float32Array> {
+    checkOptions(options, 'prepare', PREPARE_OPTIONS);
+    const maxPixels = v.optional(options.maxPixels, (m) => Math.min(v.number(m, 'maxPixels', 1, Number.MAX_SAFE_INTEGER), this.maxPixels)) ?? this.maxPixels;
+    const o = { resolution: this.arch.resolution, preprocess: options.preprocess ?? this.preprocess, decode: options.decode ?? this.decode, maxPixels, timeoutSeconds: options.timeoutSeconds };
+    if (Array.isArray(input)) {
+      if (options.out !== undefined) v.invalid('one image with out', 'images', input);
+      return prepareBatch(input, o);
+    }
+    if (options.out === undefined) return prepareImage(input as ImageInput, o);
+    await prepareImageInto(input as ImageInput, options.out, options.offset ?? 0, o);
+    return options.out;
   }
 
   /** Width of the pooled feature vector that embed() returns. */

@@ -19,7 +19,7 @@ import { STATUS_CODES } from 'http';
 import type { Socket } from 'net';
 import { describe, MobileNetError } from '../../core/errors';
 import * as v from '../../core/validate';
-import { prepareImage, type Preprocess } from '../../core/image';
+import type { Preprocess } from '../../core/image';
 import { DecodeGuard } from '../../core/image-guard';
 import type { ClassScore } from '../../core/labels';
 import { MobileNet, type LoadOptions } from '../../core/model';
@@ -305,7 +305,7 @@ export async function createServer(options: ServerOptions = {}): Promise<MobileN
         images.map(async (img, i) => {
           let tensor: Float32Array;
           try {
-            tensor = await admission.decode(() => guard.decode(img.data, (bytes, timeoutSeconds) => prepareImage(bytes, { resolution: model.arch.resolution, preprocess, maxPixels, timeoutSeconds, decode: model.decode }), maxPixels));
+            tensor = await admission.decode(() => guard.decode(img.data, (bytes, timeoutSeconds) => model.prepare(bytes, { preprocess, maxPixels, timeoutSeconds }), maxPixels));
           } catch (e) {
             if (multipart && e instanceof MobileNetError) {
               throw new MobileNetError(e.code, `file ${i} (${img.field ?? '?'}${img.filename ? `: ${img.filename}` : ''}): ${e.message}`, { cause: e });

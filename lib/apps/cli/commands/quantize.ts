@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { makeCalibration, saveCalibration } from '../../../core/calibration';
 import { fail } from '../../../core/errors';
-import { prepareBatch, type Preprocess } from '../../../core/image';
+import type { Preprocess } from '../../../core/image';
 import { MobileNet } from '../../../core/model';
 import { loadWeights } from '../../../core/weights';
 import { reportError } from '../main';
@@ -44,13 +44,13 @@ export async function quantize(o: QuantizeOptions, onProgress?: (done: number, t
   const files = listImages(o.calibrate).slice(0, o.limit);
   const loaded = await loadWeights(o.weights);
   const weights = o.resolution === undefined ? loaded : { ...loaded, arch: { ...loaded.arch, resolution: o.resolution } };
-  const model = await MobileNet.load({ weights, threads: o.threads, collectActivationStats: true, maxBatch: 8 });
+  const model = await MobileNet.load({ weights, threads: o.threads, collectActivationStats: true, maxBatch: 8, preprocess: o.preprocess });
   try {
     const R = model.arch.resolution;
     const chunk = 8;
     for (let i = 0; i < files.length; i += chunk) {
       const part = files.slice(i, i + chunk);
-      const x = await prepareBatch(part, { resolution: R, preprocess: o.preprocess ?? 'tfjs' });
+      const x = await model.prepare(part);
       await model.infer(x, [part.length, R, R, 3], { output: 'embedding' });
       onProgress?.(i + part.length, files.length);
     }
