@@ -8,11 +8,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { describe, fail } from '../core/errors';
-import { LIMITS } from '../core/limits';
-import * as v from '../core/validate';
-import type { Preprocess } from '../core/image';
-import type { MobileNet } from '../core/model';
+import { describe, fail, LIMITS, validate as v, type Preprocess, type MobileNet } from '../core';
 
 export interface LabelledImage {
   file: string;

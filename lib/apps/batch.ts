@@ -17,15 +17,8 @@ import { promises as fsp } from 'fs';
 import * as path from 'path';
 import * as readline from 'readline';
 import { Minimatch } from 'minimatch';
-import { describe, fail, MobileNetError } from '../core/errors';
-import { LIMITS } from '../core/limits';
-import * as v from '../core/validate';
+import { describe, fail, MobileNetError, LIMITS, validate as v, type ImageInput, type Preprocess, DecodeGuard, readImageFile, type DecodeMode, topK, type ClassScore, type MobileNet } from '../core';
 import { BatchSlots } from './batch-slots';
-import type { ImageInput, Preprocess } from '../core/image';
-import { DecodeGuard, readImageFile } from '../core/image-guard';
-import type { DecodeMode } from '../core/image-stage';
-import { topK, type ClassScore } from '../core/labels';
-import type { MobileNet } from '../core/model';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif'];
 

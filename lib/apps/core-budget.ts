@@ -17,7 +17,7 @@
  * a user's own OMP_WAIT_POLICY, GOMP_SPINCOUNT, UV_THREADPOOL_SIZE or VIPS_CONCURRENCY always wins.
  */
 import * as os from 'os';
-import { loadSharp } from '../core/optional';
+import { loadSharp } from '../core';
 
 export interface CoreBudget {
   cores: number;

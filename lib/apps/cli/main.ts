@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import * as fs from 'fs';
 import * as path from 'path';
-import { MobileNetError } from '../../core/errors';
+import { MobileNetError } from '../../core';
 
 export interface CommandModule {
   register(program: Command): void;

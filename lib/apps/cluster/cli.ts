@@ -2,9 +2,7 @@
 import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { listInputs, outputFormat } from '../batch';
-import { fail } from '../../core/errors';
-import { flag, int } from '../../core/validate';
-import type { Precision } from '../../core/model';
+import { fail, flag, int, type Precision } from '../../core';
 import { reportError } from '../cli/main';
 import { modelOptions, parseNumberOption, type ModelCliOptions } from '../cli/commands/classify';
 import { DEFAULT_QUEUE_NAME } from './connection';

@@ -3,7 +3,7 @@
  * TLS), checked up front, and one ioredis connection per process shared by BullMQ and our own keys.
  */
 import IORedis, { type RedisOptions } from 'ioredis';
-import { describe, fail } from '../../core/errors';
+import { describe, fail } from '../../core';
 
 /** Default queue name: the BullMQ queue, and the prefix of the producer lock and refusal keys. */
 export const DEFAULT_QUEUE_NAME = 'mobilenet';

@@ -4,14 +4,7 @@
  * differs refuses the chunk instead of answering with other labels.
  */
 import { createHash } from 'crypto';
-import { weightsFingerprint } from '../../core/calibration';
-import { fail } from '../../core/errors';
-import { resolveOfficialWeights } from '../../core/weights/official';
-import type { Preprocess } from '../../core/image';
-import type { DecodeMode } from '../../core/image-stage';
-import { BUNDLED_WEIGHTS, MobileNet, type Precision } from '../../core/model';
-import { featureWidth } from '../../core/spec';
-import { loadWeights, type ModelWeights } from '../../core/weights';
+import { weightsFingerprint, fail, resolveOfficialWeights, type Preprocess, type DecodeMode, BUNDLED_WEIGHTS, MobileNet, type Precision, featureWidth, loadWeights, type ModelWeights } from '../../core';
 
 export interface ModelFingerprint {
   /** SHA-256 of the weight tensors as the engine sees them (calibration.ts's weightsFingerprint). */

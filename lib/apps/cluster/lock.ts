@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import { randomUUID } from 'crypto';
 import type IORedis from 'ioredis';
-import { fail } from '../../core/errors';
+import { fail } from '../../core';
 
 interface Holder {
   token: string;

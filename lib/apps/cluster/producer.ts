@@ -12,7 +12,7 @@ import * as path from 'path';
 import { Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import { csvField, csvHeader, formatRecord, listInputs, outputFormat, readExisting, type BatchProgress, type BatchRecord, type OutputFormat } from '../batch';
-import { describe, fail } from '../../core/errors';
+import { describe, fail } from '../../core';
 import { Collector } from './collector';
 import { checkQueueName, connectRedis, DEFAULT_QUEUE_NAME, KEY_PREFIX, parseQueueUrl, throttledLog } from './connection';
 import { fingerprintId, type ModelFingerprint } from './fingerprint';

@@ -12,9 +12,7 @@
  *   Gemm (kernel [C, classes] as B, bias as C) → output "logits" [N, classes]
  *   Softmax(axis 1) → output "probabilities" [N, classes]
  */
-import { MobileNetError } from '../../core/errors';
-import { buildLayers, type LayerSpec } from '../../core/spec';
-import type { ModelWeights } from '../../core/weights/types';
+import { MobileNetError, buildLayers, type LayerSpec, type ModelWeights } from '../../core';
 import { ATTR_FLOAT, ATTR_INT, ATTR_INTS, ONNX_FLOAT, onnxType } from './onnx-proto';
 
 export const ONNX_OPSET = 13;

@@ -2,8 +2,7 @@
  * The paper's cost model (Section 3.1–3.3): mult-adds and parameters of a standard vs a depthwise
  * separable convolution, their ratio, and per-layer-type shares of a whole network (Table 2).
  */
-import { int } from '../../core/validate';
-import { buildLayers, channels, type ArchSpec, type LayerType } from '../../core/spec';
+import { int, buildLayers, channels, type ArchSpec, type LayerType } from '../../core';
 
 function positiveInt(value: unknown, name: string): number {
   return int(value, name, 1);

@@ -3,7 +3,7 @@
  * batch 32, medians of a few runs on random inputs (time does not depend on the pixel values or weights).
  */
 import { performance } from 'perf_hooks';
-import type { MobileNet } from '../../core/model';
+import { type MobileNet } from '../../core';
 
 export interface Timing {
   /** Median milliseconds of one image at batch 1. */

@@ -3,9 +3,7 @@
  * vega-lite → vega (no scripts in the page, so it opens anywhere, offline).
  */
 import { pathToFileURL } from 'url';
-import { fail } from '../../core/errors';
-import { missingOptional } from '../../core/optional';
-import { cost, DEFAULT_ARCH } from '../../core/spec';
+import { fail, missingOptional, cost, DEFAULT_ARCH } from '../../core';
 import * as F from './figures';
 import type { PaperResults } from './results';
 import { buildPaperTables, type PaperTable } from './tables';

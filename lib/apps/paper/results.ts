@@ -7,10 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { evaluateAccuracy } from '../accuracy';
-import { findCachedModel } from '../../core/weights/official';
-import type { Preprocess } from '../../core/image';
-import { MobileNet } from '../../core/model';
-import { buildLayers, DEFAULT_ARCH, type Variant } from '../../core/spec';
+import { findCachedModel, type Preprocess, MobileNet, buildLayers, DEFAULT_ARCH, type Variant } from '../../core';
 import { measureTiming, type Timing } from './measure';
 
 export const GRID_ALPHAS = [1, 0.75, 0.5, 0.25] as const;

@@ -2,8 +2,7 @@
  * Tables 1–9 of the paper as Markdown, the paper's figures beside ours. "Ours" is always computed
  * (lib/spec.ts) or measured (this machine); a cell with nothing to show says why, never a guess.
  */
-import { summarize } from '../../core/model';
-import { buildLayers, cost, DEFAULT_ARCH, type ArchSpec } from '../../core/spec';
+import { summarize, buildLayers, cost, DEFAULT_ARCH, type ArchSpec } from '../../core';
 import { layerTypeShares, table3Rows } from './cost';
 import * as F from './figures';
 import { accuracyFor, timingFor, type PaperResults } from './results';

@@ -3,8 +3,7 @@
  * their MobileNetError code; errors that only exist at the HTTP layer (a body over the limit, an
  * unknown route, a full queue) get the codes below. Bad input is always a 4xx: a 500 means a bug.
  */
-import type { ErrorCode } from '../../core/errors';
-import { MobileNetError } from '../../core/errors';
+import { type ErrorCode, MobileNetError } from '../../core';
 
 export type HttpErrorCode =
   | 'ERR_BODY_TOO_LARGE' // request body over --max-body-mb

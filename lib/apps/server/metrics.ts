@@ -3,8 +3,7 @@
  * (tests, or an app that embeds two) do not collide on metric names.
  */
 import type { Counter, Histogram, Registry } from 'prom-client';
-import type { MobileNet } from '../../core/model';
-import { requireOptional } from '../../core/optional';
+import { type MobileNet, requireOptional } from '../../core';
 
 export interface ServerMetrics {
   registry: Registry;

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { applyCoreBudget, coreBudget } from '../../core-budget';
 import { listInputs, outputFormat, runBatch, type BatchSummary } from '../../batch';
-import type { MobileNet } from '../../../core/model';
+import { type MobileNet } from '../../../core';
 import { reportError } from '../main';
 import { clusterBatchOptions, runClusterBatchCli, type ClusterBatchCliOptions } from '../../cluster/cli';
 import { loadModelFromCli, modelOptions, parseNumberOption, type ModelCliOptions } from './classify';

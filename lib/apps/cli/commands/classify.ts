@@ -1,12 +1,6 @@
 /** `mobilenet classify <files…>`: top-k ImageNet labels for image files, as a table or JSON. */
 import { Command } from 'commander';
-import { MobileNetError } from '../../../core/errors';
-import { flag, int, preprocess } from '../../../core/validate';
-import { resolveOfficialWeights } from '../../../core/weights/official';
-import type { Preprocess } from '../../../core/image';
-import { checkDecodeMode, type DecodeMode } from '../../../core/image-stage';
-import type { ClassScore } from '../../../core/labels';
-import { MobileNet, type Precision } from '../../../core/model';
+import { MobileNetError, flag, int, validate, resolveOfficialWeights, type Preprocess, checkDecodeMode, type DecodeMode, type ClassScore, MobileNet, type Precision } from '../../../core';
 import { reportError } from '../main';
 
 export interface ModelCliOptions {
@@ -25,7 +19,7 @@ export function parseNumberOption(name: string, integer = false): (v: string) =>
 }
 
 export function parsePreprocess(value: string): Preprocess {
-  return preprocess(value, '--preprocess');
+  return validate.preprocess(value, '--preprocess');
 }
 
 /** Adds the options that choose a model (shared with `batch`). */

@@ -4,11 +4,8 @@
  */
 import type { Command } from 'commander';
 import * as fs from 'fs';
-import { MobileNetError } from '../../../core/errors';
+import { MobileNetError, BUNDLED_WEIGHTS, buildLayers, DEFAULT_ARCH, type ArchSpec, loadWeights, randomWeights } from '../../../core';
 import { exportOnnx } from '../../export/onnx';
-import { BUNDLED_WEIGHTS } from '../../../core/model';
-import { buildLayers, DEFAULT_ARCH, type ArchSpec } from '../../../core/spec';
-import { loadWeights, randomWeights } from '../../../core/weights';
 import { reportError } from '../main';
 
 function num(name: string, value: string | undefined): number | undefined {

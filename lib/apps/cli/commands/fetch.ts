@@ -1,9 +1,8 @@
 /** `mobilenet fetch`: downloads an official TF.js MobileNet v1 release into the model cache. */
 import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { fetchModel, OFFICIAL_ALPHAS, OFFICIAL_RESOLUTIONS } from '../../../core/weights/official';
+import { fetchModel, OFFICIAL_ALPHAS, OFFICIAL_RESOLUTIONS, flag } from '../../../core';
 import { reportError } from '../main';
-import { flag } from '../../../core/validate';
 
 function parseNumber(name: string): (v: string) => number {
   return flag(name, (n) => n as number);

@@ -4,9 +4,7 @@
  * the clock — plus whether each layer ran a JIT or a reference oneDNN kernel.
  */
 import { Command } from 'commander';
-import { describe, fail } from '../../../core/errors';
-import { load } from '../../../index';
-import type { ModelProfile } from '../../../core/model';
+import { describe, fail, load, type ModelProfile } from '../../../core';
 import { reportError } from '../main';
 
 function num(name: string, integer = false) {

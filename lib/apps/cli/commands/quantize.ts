@@ -6,11 +6,7 @@
 import { Command } from 'commander';
 import * as fs from 'fs';
 import * as path from 'path';
-import { makeCalibration, saveCalibration } from '../../../core/calibration';
-import { fail } from '../../../core/errors';
-import type { Preprocess } from '../../../core/image';
-import { MobileNet } from '../../../core/model';
-import { loadWeights } from '../../../core/weights';
+import { makeCalibration, saveCalibration, fail, type Preprocess, MobileNet, loadWeights } from '../../../core';
 import { reportError } from '../main';
 import { parseNumberOption, parsePreprocess } from './classify';
 

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import * as fs from 'fs';
 import * as path from 'path';
-import { fail } from '../../../core/errors';
+import { fail } from '../../../core';
 import { buildReportHtml } from '../../paper/report';
 import { collectResults } from '../../paper/results';
 import { reportError } from '../main';

@@ -1,7 +1,7 @@
 /** `mobilenet serve`: the HTTP service (lib/server), with graceful shutdown on SIGTERM/SIGINT. */
 import { Command } from 'commander';
 import { applyCoreBudget, coreBudget } from '../../core-budget';
-import { fail } from '../../../core/errors';
+import { fail } from '../../../core';
 import { createServer, type ModelSource } from '../../server';
 import { reportError } from '../main';
 

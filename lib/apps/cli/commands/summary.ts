@@ -1,8 +1,6 @@
 /** `mobilenet summary`: Table 1 for one configuration — shapes, mult-adds and parameters per layer. */
 import { Command } from 'commander';
-import { describe, fail } from '../../../core/errors';
-import { summarize } from '../../../core/model';
-import { buildLayers, cost, DEFAULT_ARCH, type ArchSpec, type ChannelRule, type PaddingMode, type Variant } from '../../../core/spec';
+import { describe, fail, summarize, buildLayers, cost, DEFAULT_ARCH, type ArchSpec, type ChannelRule, type PaddingMode, type Variant } from '../../../core';
 import { reportError } from '../main';
 
 function num(name: string) {

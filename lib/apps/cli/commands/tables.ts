@@ -1,7 +1,6 @@
 /** `mobilenet tables`: the paper's Tables 1–9 as Markdown, its figures beside ours. */
 import { Command } from 'commander';
-import { LIMITS } from '../../../core/limits';
-import { flag, int } from '../../../core/validate';
+import { LIMITS, flag, int } from '../../../core';
 import { collectResults } from '../../paper/results';
 import { buildPaperTables, tablesToMarkdown } from '../../paper/tables';
 import { reportError } from '../main';
