@@ -26,6 +26,7 @@ import { promises as fsp } from 'fs';
 import * as os from 'os';
 import { Blob } from 'buffer';
 import { fileURLToPath } from 'url';
+import { uvThreadpoolSize } from './env';
 import { describe, fail, MobileNetError } from './errors';
 import { checkDecodeMode, resizeIntoNative, shrinkTarget, type DecodeMode, type StagePixels } from './image-stage';
 import { CENTER_CROP_FRACTION } from './image-resize';
@@ -333,7 +334,7 @@ export async function prepareBatch(inputs: readonly ImageInput[], opts?: Prepare
   const o = resolveOptions(opts);
   const size = o.resolution * o.resolution * 3;
   const out = new Float32Array(inputs.length * size);
-  const threads = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  const threads = uvThreadpoolSize();
   const concurrency = Math.max(1, Math.min(inputs.length, threads, os.availableParallelism() * 2));
   let next = 0;
   const failures: Array<{ index: number; error: unknown }> = [];

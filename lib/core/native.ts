@@ -6,6 +6,7 @@ import bindings from 'bindings';
 import * as os from 'os';
 import * as path from 'path';
 import type { WaitPolicy } from './engine-options';
+import { addonOverride, userSetsOmpWait, withOmpWaitPolicy } from './env';
 import { MobileNetError } from './errors';
 import type { OutputKind } from './model';
 import type { ArchSpec } from './spec';
@@ -83,7 +84,7 @@ const ADDON_FILE = 'mobilenet_native.node';
  * (the package's install script): it exists only when someone built from source on purpose.
  */
 export function addonCandidates(root = PACKAGE_ROOT): string[] {
-  const override = process.env.MOBILENET_NATIVE_PATH;  // another build, e.g. build-asan/Release/... for `npm run test:asan`
+  const override = addonOverride();  // another build, e.g. build-asan/Release/... for `npm run test:asan`
   if (override) return [path.resolve(override)];
   return [path.join(root, 'build', 'Release', ADDON_FILE), path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, ADDON_FILE)];
 }
@@ -101,7 +102,7 @@ export function loadAddon(root = PACKAGE_ROOT): NativeAddon {
       tried.push(`${file}: ${absent ? 'not found' : err.message}`);
     }
   }
-  if (!process.env.MOBILENET_NATIVE_PATH) {
+  if (!addonOverride()) {
     try {
       return bindings({ bindings: ADDON_FILE, module_root: root }) as NativeAddon;
     } catch (e) {
@@ -130,30 +131,20 @@ export function loadAddon(root = PACKAGE_ROOT): NativeAddon {
  */
 function chooseWaitPolicy(policy: WaitPolicy): 'active' | 'passive' | 'default' {
   if (policy !== 'auto') return policy;
-  if (process.env.OMP_WAIT_POLICY !== undefined || process.env.GOMP_SPINCOUNT !== undefined) return 'default';
+  if (userSetsOmpWait()) return 'default';
   return os.loadavg()[0] > 2 * os.availableParallelism() ? 'passive' : 'default';
 }
 
 /**
- * The addon, loaded on first use. This is the one place that writes the process environment:
- * libgomp reads OMP_WAIT_POLICY once, when the addon's libdnnl pulls it in, and OpenMP has no call
- * that changes the wait policy afterwards, so `waitPolicy` is applied here, before the first load.
+ * The addon, loaded on first use. libgomp reads OMP_WAIT_POLICY once, when the addon's libdnnl
+ * pulls it in, and OpenMP has no call that changes the wait policy afterwards, so `waitPolicy` is
+ * applied here, before the first load (env.ts sets the variable for that moment only).
  */
 export function native(waitPolicy: WaitPolicy = 'auto'): NativeAddon {
   if (!addon) {
     const chosen = chooseWaitPolicy(waitPolicy);
-    const saved = process.env.OMP_WAIT_POLICY;
-    if (chosen !== 'default') process.env.OMP_WAIT_POLICY = chosen;
-    try {
-      addon = loadAddon();
-      waitPolicyInEffect = chosen;
-    } finally {
-      // Already read; child processes the user starts should not inherit our choice.
-      if (chosen !== 'default') {
-        if (saved === undefined) delete process.env.OMP_WAIT_POLICY;
-        else process.env.OMP_WAIT_POLICY = saved;
-      }
-    }
+    addon = withOmpWaitPolicy(chosen, loadAddon);
+    waitPolicyInEffect = chosen;
   } else if (waitPolicy !== 'auto' && waitPolicy !== waitPolicyInEffect) {
     throw new MobileNetError('ERR_UNSUPPORTED',
       `engine.waitPolicy '${waitPolicy}' cannot take effect: OpenMP read its wait policy when the engine was first loaded in this process (${waitPolicyInEffect === 'default' ? 'its default or OMP_WAIT_POLICY' : `'${waitPolicyInEffect}'`})`);
