@@ -5,8 +5,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { MobileNetError } from '../lib/core/errors';
-import { fetchModel, findCachedModel, officialModelName, officialModelUrl, resolveOfficialWeights, verifyCachedModel } from '../lib/core/weights/official';
-import { load } from '../lib';
+import { fetchModel, findCachedModel, officialModelName, officialModelUrl, officialWeights, officialWeightsPath, verifyCachedModel } from '../lib/apps/fetch';
+import { BUNDLED_WEIGHTS, load } from '../lib';
 import { startModelServer, type ModelServer } from './helpers/http-server';
 import { demoPath, REPO_ROOT } from './helpers/images';
 import { BUNDLED_DIR } from './helpers/data';
@@ -228,13 +228,17 @@ describe('model downloader (lib/fetch.ts) against a local server', function () {
     expect(await verifyCachedModel(dir)).to.deep.equal([]);
   });
 
-  it('resolveOfficialWeights: cached release, bundled default, or a hint to fetch', async () => {
-    expect(resolveOfficialWeights(undefined, undefined, home)).to.equal(undefined);
-    expect(resolveOfficialWeights(0.25, 224, home)).to.equal(undefined);
-    expect(() => resolveOfficialWeights(0.5, 160, home)).to.throw(MobileNetError).with.property('message').that.includes('mobilenet fetch --alpha 0.5 --resolution 160');
-    expect(() => resolveOfficialWeights(0.3, 224, home)).to.throw(MobileNetError).with.property('code', 'ERR_INVALID_ARGUMENT');
+  it('one policy for official weights: cached release, bundled default, download on request, or a hint to fetch', async () => {
+    expect(officialWeightsPath(0.25, 224, home)).to.equal(BUNDLED_WEIGHTS);
+    expect(officialWeightsPath(0.5, 160, home)).to.equal(undefined);
+    const missing = await rejection(officialWeights(0.5, 160, false, home));
+    expect(missing.code).to.equal('ERR_WEIGHTS');
+    expect(missing.message).to.include('mobilenet fetch --alpha 0.5 --resolution 160').and.include('download: true');
+    expect(() => officialWeightsPath(0.3, 224, home)).to.throw(MobileNetError).with.property('code', 'ERR_INVALID_ARGUMENT');
+    expect((await rejection(load({ alpha: 0.3 }))).code).to.equal('ERR_INVALID_ARGUMENT');
+    expect(await officialWeights(0.25, 224, { ...fast, home, baseUrl: server.baseUrl })).to.equal(BUNDLED_WEIGHTS);  // bundled: nothing fetched
     await fetchModel(0.25, 224, { ...fast, home, baseUrl: server.baseUrl });
-    expect(resolveOfficialWeights(0.25, undefined, home)).to.equal(path.join(home, NAME, 'model.json'));
+    expect(officialWeightsPath(0.25, 224, home)).to.equal(path.join(home, NAME, 'model.json'));
   });
 
   it('`mobilenet fetch` CLI downloads into $MOBILENET_HOME and prints the model path', async function () {

@@ -36,4 +36,6 @@ export { checkDecodeMode, type DecodeMode } from './image-stage';
 export { DecodeGuard, readImageFile } from './image-guard';
 export { makeCalibration, saveCalibration, weightsFingerprint } from './calibration';
 export { loadSharp, missingOptional, requireOptional } from './optional';
-export * from './weights/official';
+export { officialWeights, officialWeightsPath } from './weights/official';
+export { fetchModel, type FetchOptions, type FetchResult } from './weights/download';
+export { DEFAULT_BASE_URL, findCachedModel, modelHome, officialModelName, officialModelUrl, OFFICIAL_ALPHAS, OFFICIAL_RESOLUTIONS, verifyCachedModel, type CompleteMarker } from './weights/cache';

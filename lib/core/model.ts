@@ -2,11 +2,11 @@
  * The MobileNet model: validates everything a caller can get wrong, then hands plain typed arrays
  * to the native engine. Nothing invalid reaches native code.
  */
-import * as path from 'path';
 import { calibrationMaxima, readCalibration } from './calibration';
 import { checkEngineOptions, type EngineOptions } from './engine-options';
 import { describe, fail, MobileNetError } from './errors';
-import { fetchModel, findCachedModel, modelHome, OFFICIAL_ALPHAS, OFFICIAL_RESOLUTIONS, type FetchOptions } from './weights/official';
+import type { FetchOptions } from './weights/download';
+import { BUNDLED_WEIGHTS, officialWeights } from './weights/official';
 import { DEFAULT_MAX_PIXELS, prepareBatch, prepareImage, prepareImageInto, type ImageInput, type Preprocess } from './image';
 import { checkDecodeMode, type DecodeMode } from './image-stage';
 import { labelsFor, topK, type ClassScore } from './labels';
@@ -141,7 +141,7 @@ export interface ModelPrepareOptions {
 }
 
 
-export const BUNDLED_WEIGHTS = path.resolve(__dirname, '..', '..', '..', 'weights', 'mobilenet_v1_0.25_224', 'model.json');
+export { BUNDLED_WEIGHTS } from './weights/official';
 
 const KNOWN_LOAD_OPTIONS = new Set(['weights', 'alpha', 'resolution', 'classes', 'seed', 'channelRule', 'padding', 'bnEpsilon', 'variant', 'threads', 'maxBatch', 'maxWaitMs', 'preprocess', 'decode', 'maxPixels', 'precision', 'calibration', 'collectActivationStats', 'download', 'engine']);
 
@@ -195,23 +195,11 @@ export function checkWeights(w: ModelWeights): void {
   }
 }
 
-/**
- * The official release for (α, resolution): a copy cached by `mobilenet fetch`, else the bundled
- * α=0.25/224 model for that configuration. Anything else needs an explicit download first.
- */
-async function officialWeights(alpha: number, resolution: number, download: LoadOptions['download']): Promise<ModelWeights> {
-  const official = (OFFICIAL_ALPHAS as readonly number[]).includes(alpha) && (OFFICIAL_RESOLUTIONS as readonly number[]).includes(resolution);
-  const fetchOptions = typeof download === 'object' ? download : {};
-  const cached = official ? findCachedModel(alpha, resolution, fetchOptions.home) : undefined;
-  if (cached) return loadWeights(cached);
-  if (official && download && !(alpha === 0.25 && resolution === 224)) return loadWeights((await fetchModel(alpha, resolution, fetchOptions)).modelJson);
-  if (alpha === 0.25 && resolution === 224) {
-    const bundled = await loadWeights(BUNDLED_WEIGHTS);
-    return { ...bundled, source: 'bundled:mobilenet_v1_0.25_224' };
-  }
-  if (!official)
-    fail('ERR_WEIGHTS', `no pretrained MobileNet v1 exists for α=${alpha}, resolution ${resolution}: official releases are α ∈ {${OFFICIAL_ALPHAS.join(', ')}} × resolution ∈ {${OFFICIAL_RESOLUTIONS.join(', ')}}; pass weights: '<path>' or 'random'`);
-  return fail('ERR_WEIGHTS', `the official α=${alpha}/${resolution} model is not in the cache (${fetchOptions.home ?? modelHome()}): load with download: true, or run \`mobilenet fetch --alpha ${alpha} --resolution ${resolution}\`, or pass weights: '<path>' or 'random'`);
+/** The official release for (α, resolution), by the one policy of weights/official.ts. */
+async function officialRelease(alpha: number, resolution: number, download: LoadOptions['download']): Promise<ModelWeights> {
+  const file = await officialWeights(alpha, resolution, download ?? false);
+  const loaded = await loadWeights(file);
+  return file === BUNDLED_WEIGHTS ? { ...loaded, source: 'bundled:mobilenet_v1_0.25_224' } : loaded;
 }
 
 async function resolveWeights(opts: LoadOptions): Promise<ModelWeights> {
@@ -231,7 +219,7 @@ async function resolveWeights(opts: LoadOptions): Promise<ModelWeights> {
   }
   let loaded: ModelWeights;
   if (typeof w === 'string') loaded = await loadWeights(w);
-  else if (w === undefined) loaded = await officialWeights(opts.alpha ?? 0.25, opts.resolution ?? 224, opts.download);
+  else if (w === undefined) loaded = await officialRelease(opts.alpha ?? 0.25, opts.resolution ?? 224, opts.download);
   else if (typeof w === 'object') loaded = w;
   else return fail('ERR_INVALID_ARGUMENT', `weights must be a path, 'random' or a ModelWeights object, got ${describe(w)}`);
 

@@ -4,7 +4,7 @@
  * differs refuses the chunk instead of answering with other labels.
  */
 import { createHash } from 'crypto';
-import { weightsFingerprint, fail, resolveOfficialWeights, type Preprocess, type DecodeMode, BUNDLED_WEIGHTS, MobileNet, type Precision, featureWidth, loadWeights, type ModelWeights } from '../../core';
+import { weightsFingerprint, fail, officialWeights, type Preprocess, type DecodeMode, MobileNet, type Precision, featureWidth, loadWeights, type ModelWeights } from '../../core';
 
 export interface ModelFingerprint {
   /** SHA-256 of the weight tensors as the engine sees them (calibration.ts's weightsFingerprint). */
@@ -46,7 +46,7 @@ export function describeFingerprint(f: ModelFingerprint): string {
 
 /** The weights the options choose, the way `mobilenet batch` chooses them (--weights, else the official/bundled release). */
 async function chosenWeights(o: ClusterModelOptions): Promise<ModelWeights> {
-  const file = o.weights ?? resolveOfficialWeights(o.alpha, o.resolution) ?? BUNDLED_WEIGHTS;
+  const file = o.weights ?? (await officialWeights(o.alpha ?? 0.25, o.resolution ?? 224));
   const weights = await loadWeights(file);
   if (o.alpha !== undefined && o.alpha !== weights.arch.alpha)
     fail('ERR_INVALID_ARGUMENT', `alpha ${o.alpha} does not match the weights (${weights.source}), which have alpha ${weights.arch.alpha}`);

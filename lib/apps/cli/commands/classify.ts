@@ -1,6 +1,6 @@
 /** `mobilenet classify <files…>`: top-k ImageNet labels for image files, as a table or JSON. */
 import { Command } from 'commander';
-import { MobileNetError, flag, int, validate, resolveOfficialWeights, type Preprocess, checkDecodeMode, type DecodeMode, type ClassScore, MobileNet, type Precision } from '../../../core';
+import { MobileNetError, flag, int, validate, type Preprocess, checkDecodeMode, type DecodeMode, type ClassScore, MobileNet, type Precision } from '../../../core';
 import { reportError } from '../main';
 
 export interface ModelCliOptions {
@@ -46,8 +46,7 @@ function parsePrecision(v: string): 'fp32' | 'bf16' | 'int8' {
 export async function loadModelFromCli(o: ModelCliOptions): Promise<MobileNet> {
   const common = { preprocess: o.preprocess, threads: o.threads, precision: o.precision, decode: o.decode };
   if (o.weights !== undefined) return MobileNet.load({ ...common, weights: o.weights, alpha: o.alpha, resolution: o.resolution });
-  const weights = resolveOfficialWeights(o.alpha, o.resolution);
-  return MobileNet.load({ ...common, weights });
+  return MobileNet.load({ ...common, alpha: o.alpha, resolution: o.resolution });  // the official release (weights/official.ts)
 }
 
 interface FileResult {
