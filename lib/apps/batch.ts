@@ -12,17 +12,14 @@
  * partial record (power loss, full disk) is cut off when the job is resumed. Resuming reads the
  * existing output and skips every file it already names, error records included.
  */
-import * as fs from 'fs';
-import { promises as fsp } from 'fs';
 import * as path from 'path';
-import * as readline from 'readline';
-import { Minimatch } from 'minimatch';
-import { describe, fail, MobileNetError, LIMITS, validate as v, type ImageInput, type Preprocess, DecodeGuard, readImageFile, type DecodeMode, topK, type ClassScore, type MobileNet } from '../core';
+import { LIMITS, validate as v, type ImageInput, type Preprocess, DecodeGuard, readImageFile, type DecodeMode, topK, type MobileNet } from '../core';
 import { BatchSlots } from './batch-slots';
+import { listInputs } from './batch-inputs';
+import { csvField, csvHeader, errorOf, formatRecord, outputFormat, readExisting, RecordFile, type BatchRecord, type OutputFormat } from './batch-records';
 
-export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif'];
-
-export type OutputFormat = 'jsonl' | 'csv';
+export { IMAGE_EXTENSIONS, listInputs } from './batch-inputs';
+export { csvField, csvHeader, errorOf, f32, formatRecord, outputFormat, parseCsvRecord, readExisting, type BatchRecord, type OutputFormat, type Resume } from './batch-records';
 
 export interface BatchProgress {
   /** Images recorded in this run (results + errors). */
@@ -68,242 +65,12 @@ export interface BatchOptions extends PipelineOptions {
   onWarning?: (message: string) => void;
 }
 
-/** Records of these codes are not "done": a re-run tries their files again (a later record supersedes). */
-const RETRIED_CODES = new Set(['ERR_READ']);
-
 export interface BatchSummary extends BatchProgress {
   seconds: number;
   /** True when stopped by the signal before the input was exhausted. */
   stopped: boolean;
   out: string;
   format: OutputFormat;
-}
-
-export function outputFormat(out: string): OutputFormat {
-  if (typeof out !== 'string' || out.length === 0) fail('ERR_INVALID_ARGUMENT', `--out must be a file path, got ${describe(out)}`);
-  const ext = path.extname(out).toLowerCase();
-  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
-  if (ext === '.csv') return 'csv';
-  return fail('ERR_INVALID_ARGUMENT', `--out must end in .jsonl, .ndjson or .csv (the format is taken from the name), got ${JSON.stringify(out)}`);
-}
-
-const GLOB_MAGIC = /[*?[\]{}]/;
-
-/** Depth-first walk without following directory symlinks (no cycles); file symlinks are yielded. */
-async function* walk(root: string, accept: (name: string) => boolean): AsyncGenerator<string> {
-  const stack = [root];
-  while (stack.length > 0) {
-    const dir = stack.pop() as string;
-    let handle: fs.Dir;
-    try {
-      handle = await fsp.opendir(dir);
-    } catch {
-      continue; // unreadable subdirectory: nothing to record for it
-    }
-    for await (const entry of handle) {
-      const p = path.join(dir, entry.name);
-      if (entry.isDirectory()) stack.push(p);
-      else if ((entry.isFile() || entry.isSymbolicLink()) && accept(entry.name)) yield p;
-    }
-  }
-}
-
-async function* readList(listFile: string): AsyncGenerator<string> {
-  const base = path.dirname(listFile);
-  const rl = readline.createInterface({ input: fs.createReadStream(listFile), crlfDelay: Infinity });
-  for await (const raw of rl) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    yield path.isAbsolute(line) ? line : path.join(base, line);
-  }
-}
-
-/**
- * The image paths of a batch input, streamed. A directory is walked (files with an image extension),
- * an existing file with an image extension is the one image, any other existing file is a list of
- * paths (relative ones are relative to the list file), and a path that does not exist but has glob
- * characters is a glob pattern.
- */
-export async function* listInputs(input: string, extensions: readonly string[] = IMAGE_EXTENSIONS): AsyncGenerator<string> {
-  if (typeof input !== 'string' || input.length === 0) fail('ERR_INVALID_ARGUMENT', `the batch input must be a directory, glob or list file, got ${describe(input)}`);
-  const exts = new Set(extensions.map((e) => (e.startsWith('.') ? e : '.' + e).toLowerCase()));
-  const accept = (name: string): boolean => exts.has(path.extname(name).toLowerCase());
-  let stat: fs.Stats | undefined;
-  try {
-    stat = await fsp.stat(input);
-  } catch {
-    stat = undefined;
-  }
-  if (stat?.isDirectory()) {
-    yield* walk(input, accept);
-    return;
-  }
-  if (stat?.isFile()) {
-    if (accept(input)) yield input;
-    else yield* readList(input);
-    return;
-  }
-  if (!GLOB_MAGIC.test(input)) fail('ERR_INVALID_ARGUMENT', `batch input ${JSON.stringify(input)} does not exist (expected a directory, a list file or a glob pattern)`);
-  const pattern = path.normalize(input).split(path.sep).join('/');
-  const parts = pattern.split('/');
-  const firstMagic = parts.findIndex((p) => GLOB_MAGIC.test(p));
-  const base = parts.slice(0, firstMagic).join('/') || (pattern.startsWith('/') ? '/' : '.');
-  const mm = new Minimatch(pattern, { dot: false });
-  for await (const p of walk(base, () => true)) {
-    const rel = (base === '.' ? path.relative('.', p) : p).split(path.sep).join('/');
-    if (mm.match(rel)) yield p;
-  }
-}
-
-/** RFC 4180 field: quoted when it holds a comma, quote or line break. */
-export function csvField(v: string | number): string {
-  const s = String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function parseCsvRecord(line: string): string[] {
-  const fields: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      fields.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  fields.push(cur);
-  return fields;
-}
-
-export function csvHeader(embed: boolean, topk: number, width: number): string[] {
-  const head = ['file', 'error_code', 'error_message'];
-  if (embed) for (let i = 0; i < width; i++) head.push(`e${i}`);
-  else for (let i = 1; i <= topk; i++) head.push(`label_${i}`, `index_${i}`, `prob_${i}`);
-  return head;
-}
-
-/** Shortest decimal that reads back as the same float32. */
-export const f32 = (x: number): number => Number(x.toPrecision(9));
-
-export interface Resume {
-  done: Set<string>;
-  /** The output is new or empty (CSV needs its header). */
-  empty: boolean;
-}
-
-/**
- * Reads an existing output: the files it records, after cutting off a trailing partial record.
- * Checks that it was written in the same mode (labels vs embeddings, CSV columns).
- */
-export async function readExisting(out: string, format: OutputFormat, header: string[], embed: boolean, warn: (m: string) => void): Promise<Resume> {
-  const done = new Set<string>();
-  let size: number;
-  try {
-    const st = await fsp.stat(out);
-    // A device or FIFO as --out (e.g. /dev/full) has nothing to resume from and may never end.
-    if (!st.isFile()) return { done, empty: true };
-    size = st.size;
-  } catch {
-    return { done, empty: true };
-  }
-  let offset = 0;
-  let lastEnd = 0;
-  let inQuotes = false;
-  let pending: Buffer[] = [];
-  let recordIndex = 0;
-  let damaged = 0;
-  const handle = (text: string): void => {
-    const index = recordIndex++;
-    if (text.trim() === '') return;
-    if (format === 'csv') {
-      const fields = parseCsvRecord(text.replace(/\r$/, ''));
-      if (index === 0) {
-        if (fields.join(',') !== header.join(','))
-          fail('ERR_INVALID_ARGUMENT', `${out} has the columns ${fields.slice(0, 6).join(',')}${fields.length > 6 ? ',…' : ''}; this run writes ${header.slice(0, 6).join(',')}${header.length > 6 ? ',…' : ''} (same --embed/--topk/model needed to resume, or choose another --out)`);
-        return;
-      }
-      if (fields.length === header.length && fields[0] !== '') {
-        if (!RETRIED_CODES.has(fields[1])) done.add(path.resolve(fields[0]));
-      } else damaged++;
-      return;
-    }
-    let rec: { file?: unknown; top?: unknown; embedding?: unknown; error?: unknown };
-    try {
-      rec = JSON.parse(text);
-    } catch {
-      damaged++;
-      return;
-    }
-    if (!rec || typeof rec.file !== 'string') {
-      damaged++;
-      return;
-    }
-    if ((embed && rec.top !== undefined) || (!embed && rec.embedding !== undefined))
-      fail('ERR_INVALID_ARGUMENT', `${out} holds ${embed ? 'top-k labels' : 'embeddings'} but this run writes ${embed ? 'embeddings (--embed)' : 'top-k labels'}; choose another --out`);
-    const code = (rec.error as { code?: unknown } | undefined)?.code;
-    if (typeof code !== 'string' || !RETRIED_CODES.has(code)) done.add(path.resolve(rec.file));
-  };
-  // Only the bytes there at the start: the stat'ed size bounds the read.
-  for await (const chunk of (size > 0 ? fs.createReadStream(out, { start: 0, end: size - 1 }) : []) as AsyncIterable<Buffer>) {
-    let start = 0;
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i];
-      // Byte-level scan is safe for UTF-8: '"' and '\n' never occur inside multi-byte characters.
-      if (format === 'csv' && b === 0x22) inQuotes = !inQuotes;
-      else if (b === 0x0a && !inQuotes) {
-        pending.push(chunk.subarray(start, i));
-        handle(Buffer.concat(pending).toString('utf8'));
-        pending = [];
-        start = i + 1;
-        lastEnd = offset + i + 1;
-      }
-    }
-    if (start < chunk.length) pending.push(Buffer.from(chunk.subarray(start)));
-    offset += chunk.length;
-  }
-  if (lastEnd < size) {
-    warn(`${out}: removed a partial last record (${size - lastEnd} bytes) left by an interrupted run`);
-    await fsp.truncate(out, lastEnd);
-  }
-  if (damaged > 0) warn(`${out}: ${damaged} damaged record(s) ignored; their files will be processed again`);
-  return { done, empty: lastEnd === 0 };
-}
-
-export function errorOf(e: unknown): { code: string; message: string } {
-  if (e instanceof MobileNetError) return { code: e.code, message: e.message };
-  const err = e as Error & { code?: unknown };
-  return { code: typeof err?.code === 'string' ? err.code : 'ERR_NATIVE', message: err?.message ?? String(e) };
-}
-
-/** One output record: the top-k labels, the pooled features, or why the image has neither. */
-export type BatchRecord =
-  | { file: string; top: ClassScore[] }
-  | { file: string; embedding: ArrayLike<number> }
-  | { file: string; error: { code: string; message: string } };
-
-/** The record as one line of the output (with its '\n'); `columns` is the CSV header's length. */
-export function formatRecord(format: OutputFormat, columns: number, rec: BatchRecord): string {
-  if ('error' in rec) {
-    const { error } = rec;
-    if (format === 'jsonl') return JSON.stringify({ file: rec.file, error }) + '\n';
-    return [rec.file, error.code, error.message.replace(/[\r\n]+/g, ' '), ...new Array(columns - 3).fill('')].map(csvField).join(',') + '\n';
-  }
-  if ('top' in rec) {
-    const top = rec.top;
-    if (format === 'jsonl') return JSON.stringify({ file: rec.file, top: top.map((s) => ({ className: s.className, classIndex: s.classIndex, probability: f32(s.probability) })) }) + '\n';
-    return [rec.file, '', '', ...top.flatMap((s) => [s.className, s.classIndex, f32(s.probability)])].map(csvField).join(',') + '\n';
-  }
-  const values = Array.from(rec.embedding, f32);
-  if (format === 'jsonl') return JSON.stringify({ file: rec.file, embedding: values }) + '\n';
-  return [rec.file, '', '', ...values].map(csvField).join(',') + '\n';
 }
 
 /** The pipeline options with their defaults, checked. */
@@ -394,23 +161,8 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
   // Fail on a bad input before touching the output file.
   const first = await source.next();
   const resume = await readExisting(out, format, header, settings.embed, warn);
-  let fd: number;
-  try {
-    fd = fs.openSync(out, 'a');
-  } catch (e) {
-    return fail('ERR_INVALID_ARGUMENT', `cannot open ${out} for appending: ${(e as Error).message}`, e);
-  }
-  // The first write error (ENOSPC, EIO, …) stops the job: no more files are taken, and runBatch
-  // rejects with ERR_WRITE once the images in flight are dropped. Resume recovers what was written.
-  let writeFailure: MobileNetError | undefined;
-  const write = (line: string): void => {
-    if (writeFailure) return;
-    try {
-      fs.writeSync(fd, line);
-    } catch (e) {
-      writeFailure = new MobileNetError('ERR_WRITE', `cannot write to ${out}: ${(e as Error).message}; the records written so far are kept, re-run the same command to resume once there is room`, { cause: e });
-    }
-  };
+  const file = RecordFile.open(out);
+  const write = (line: string): void => file.write(line);
   if (format === 'csv' && resume.empty) write(header.map(csvField).join(',') + '\n');
 
   const started = process.hrtime.bigint();
@@ -429,7 +181,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
         stopped = true;
         return undefined;
       }
-      if (writeFailure) return undefined;
+      if (file.failure) return undefined;
       let r: IteratorResult<string>;
       if (pendingFirst) {
         r = pendingFirst;
@@ -456,15 +208,9 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
   } finally {
     // Closes the directory handle of an abandoned walk (after an abort) instead of leaving it to GC.
     await source.return(undefined).catch(() => undefined);
-    try {
-      fs.fsyncSync(fd);
-    } catch (e) {
-      writeFailure ??= new MobileNetError('ERR_WRITE', `cannot flush ${out} to disk: ${(e as Error).message}`, { cause: e });
-    } finally {
-      fs.closeSync(fd);
-    }
+    file.close();
   }
-  if (writeFailure) throw writeFailure;
+  if (file.failure) throw file.failure;
   report();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return { ...progress, seconds, stopped, out, format };
