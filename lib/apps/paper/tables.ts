@@ -36,13 +36,9 @@ function accuracyCells(r: PaperResults, alpha: number, resolution: number, varia
 
 const MEASURED_COLUMNS = ['ours top-1 (sample)', 'ours top-5 (sample)', 'ms, batch 1', 'img/s, batch 32'];
 
-export function buildPaperTables(r: PaperResults): PaperTable[] {
+/** Tables 1–3: the architecture and the cost of its parts, computed from the spec alone. */
+function costTables(): PaperTable[] {
   const tables: PaperTable[] = [];
-  const sampleNote = r.measured
-    ? `Measured on ${r.machine}${r.quick ? ' (quick mode: fewer runs, first 50 photos)' : ''}. Times: our engine, random weights, median of a few runs. ` +
-      `Top-1/top-5: the ${r.quick ? 'first 50 of the ' : ''}200 sample photos in ${r.sampleDir} (one photo per 5th class), not the 50 000-image ImageNet validation set — comparable with the paper in trend, not in level.`
-    : 'Run with --measure for times on this machine and accuracy on the sample photos.';
-
   // Table 1
   tables.push({
     id: 'table1', title: 'Table 1. MobileNet body architecture (1.0 MobileNet-224)',
@@ -74,8 +70,11 @@ export function buildPaperTables(r: PaperResults): PaperTable[] {
     rows: F.TABLE3.map((p, i) => [p.model, String(p.macsM), M(t3[i].macs, 1), p.paramsM.toFixed(2), M(t3[i].params, 2), `${t3[i].M} → ${t3[i].N}, ${t3[i].Df}`]),
     notes: ['Computed with depthwiseSeparableCost / standardConvCost (lib/paper/cost.ts); ρ = 0.714 = 160/224 turns the 14×14 map into 10×10.'],
   });
+  return tables;
+}
 
-  // Table 4
+/** Table 4: separable against full convolution, with the measured time ratio when there is one. */
+function table4(r: PaperResults): PaperTable {
   const full = cost(arch({ variant: 'full-conv' }));
   const mob = cost(arch());
   const t4notes = [`Mult-adds ratio, computed: ${(full.macs / mob.macs).toFixed(2)}× (paper: 4866 / 569 = ${(4866 / 569).toFixed(2)}×).`];
@@ -89,7 +88,7 @@ export function buildPaperTables(r: PaperResults): PaperTable[] {
         'It is smaller than the mult-adds ratio because the separable network does not run at the dense convolutions\' arithmetic rate: depthwise layers are memory-bound (9 mult-adds per loaded value) and 1×1 layers on small maps have little reuse, while the full 3×3 convolutions are compute-bound and run near the FMA peak.');
     }
   }
-  tables.push({
+  return {
     id: 'table4', title: 'Table 4. Depthwise separable vs full convolution MobileNet (α = 1, 224)',
     columns: ['Model', 'ImageNet top-1, paper', 'Mult-adds (M), paper', 'Mult-adds (M), ours', 'Params (M), paper', 'Params (M), ours', ...MEASURED_COLUMNS],
     rows: F.TABLE4.map((p) => {
@@ -97,8 +96,12 @@ export function buildPaperTables(r: PaperResults): PaperTable[] {
       return [p.model, `${p.top1} %`, String(p.macsM), M(c.macs, 0), String(p.paramsM), M(c.params, 1), ...accuracyCells(r, 1, 224, p.variant), ...timingCells(r, 1, 224, p.variant)];
     }),
     notes: [...t4notes, 'The paper\'s 4866 M leaves out the classifier (our total less its 1.02 M is 4866 M).'],
-  });
+  };
+}
 
+/** Tables 5–7 and the α = 0.25 resolution sweep: shallower, narrower and smaller inputs. */
+function scalingTables(r: PaperResults): PaperTable[] {
+  const tables: PaperTable[] = [];
   // Table 5
   tables.push({
     id: 'table5', title: 'Table 5. Narrow vs shallow MobileNet',
@@ -143,8 +146,12 @@ export function buildPaperTables(r: PaperResults): PaperTable[] {
     }),
     notes: ['The paper prints no α = 0.25 resolution sweep; the release figures are quoted from the TF-slim model table and the staged graphs are the 2017 checkpoints, evaluated with the TF-slim protocol (87.5 % central crop).'],
   });
+  return tables;
+}
 
-  // Tables 8, 9
+/** Tables 8 and 9: MobileNets beside the other networks the paper quotes. */
+function comparisonTables(r: PaperResults): PaperTable[] {
+  const tables: PaperTable[] = [];
   for (const [id, title, rows] of [['table8', 'Table 8. MobileNet comparison to popular models', F.TABLE8], ['table9', 'Table 9. Smaller MobileNet comparison to popular models', F.TABLE9]] as const) {
     tables.push({
       id, title,
@@ -158,8 +165,12 @@ export function buildPaperTables(r: PaperResults): PaperTable[] {
       notes: ['Rows other than MobileNet are quoted from the paper for context; this package does not run those networks.'],
     });
   }
+  return tables;
+}
 
-  // Accuracy of every real model
+/** Accuracy of every real model on the sample photos (measured runs only). */
+function accuracyTables(r: PaperResults): PaperTable[] {
+  const tables: PaperTable[] = [];
   if (r.measured) {
     tables.push({
       id: 'accuracy', title: 'Accuracy of the real weights on the sample photos',
@@ -168,6 +179,15 @@ export function buildPaperTables(r: PaperResults): PaperTable[] {
       notes: r.accuracyNote ? [r.accuracyNote] : ['tfjs: squash-resize to R×R (the TF.js behaviour); center-crop: 87.5 % central crop then resize (the TF-slim evaluation protocol).'],
     });
   }
+  return tables;
+}
+
+export function buildPaperTables(r: PaperResults): PaperTable[] {
+  const sampleNote = r.measured
+    ? `Measured on ${r.machine}${r.quick ? ' (quick mode: fewer runs, first 50 photos)' : ''}. Times: our engine, random weights, median of a few runs. ` +
+      `Top-1/top-5: the ${r.quick ? 'first 50 of the ' : ''}200 sample photos in ${r.sampleDir} (one photo per 5th class), not the 50 000-image ImageNet validation set — comparable with the paper in trend, not in level.`
+    : 'Run with --measure for times on this machine and accuracy on the sample photos.';
+  const tables = [...costTables(), table4(r), ...scalingTables(r), ...comparisonTables(r), ...accuracyTables(r)];
   for (const t of tables) if (['table4', 'table5', 'table6', 'table7', 'table7-alpha025', 'table8', 'table9'].includes(t.id)) t.notes.push(sampleNote);
   return tables;
 }
