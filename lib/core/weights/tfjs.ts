@@ -99,87 +99,98 @@ interface TopologyFacts {
   denseClassifier: string | undefined;
 }
 
-function readTopology(layers: KerasLayer[], file: string): TopologyFacts {
-  const byName = new Map<string, KerasLayer>();
-  for (const l of layers) byName.set(layerName(l), l);
-  const need = (name: string, cls: string[]): KerasLayer => {
-    const l = byName.get(name);
-    if (!l) throw weightsError(`${file}: the topology has no layer ${name}; not a Keras MobileNet v1`);
-    if (!cls.includes(l.class_name)) throw weightsError(`${file}: layer ${name} is a ${l.class_name}, expected ${cls.join(' or ')}; not a Keras MobileNet v1`);
-    return l;
-  };
+/** What the layer checks share while they read one topology. */
+interface TopologyReader {
+  layers: KerasLayer[];
+  byName: Map<string, KerasLayer>;
+  file: string;
+  epsilons: Set<number>;
+  observed: Map<string, number>;
+  paddingModes: Set<PaddingMode>;
+}
 
-  // Resolution: the input layer's batch_input_shape (functional) or the first layer's (Sequential).
-  let resolution: number | undefined;
+function needLayer(t: TopologyReader, name: string, cls: string[]): KerasLayer {
+  const l = t.byName.get(name);
+  if (!l) throw weightsError(`${t.file}: the topology has no layer ${name}; not a Keras MobileNet v1`);
+  if (!cls.includes(l.class_name)) throw weightsError(`${t.file}: layer ${name} is a ${l.class_name}, expected ${cls.join(' or ')}; not a Keras MobileNet v1`);
+  return l;
+}
+
+/** Resolution: the input layer's batch_input_shape (functional) or the first layer's (Sequential). */
+function inputResolution(layers: KerasLayer[], file: string): number {
   for (const l of layers) {
     const s = (l.config.batch_input_shape ?? l.config.batch_shape) as unknown;
     if (Array.isArray(s) && s.length === 4) {
       if (s[1] !== s[2] || typeof s[1] !== 'number' || s[3] !== 3)
         throw weightsError(`${file}: input shape ${JSON.stringify(s)} is not [null, R, R, 3] with a fixed square resolution R`);
-      resolution = s[1];
-      break;
+      return s[1];
     }
   }
-  if (resolution === undefined) throw weightsError(`${file}: the topology gives no fixed input shape [null, R, R, 3]`);
+  throw weightsError(`${file}: the topology gives no fixed input shape [null, R, R, 3]`);
+}
 
-  const epsilons = new Set<number>();
-  const observed = new Map<string, number>();
-  const paddingModes = new Set<PaddingMode>();
-  const checkConv = (name: string, stride: number, kernel: number, depthwise: boolean) => {
-    const l = need(name, depthwise ? ['DepthwiseConv2D'] : ['Conv2D']);
-    const k = pair(l.config.kernel_size);
-    const s = pair(l.config.strides) ?? [1, 1];
-    if (!k || k[0] !== kernel || k[1] !== kernel) throw weightsError(`${file}: layer ${name} has kernel_size ${JSON.stringify(l.config.kernel_size)}, expected ${kernel}×${kernel}`);
-    if (s[0] !== stride || s[1] !== stride) throw weightsError(`${file}: layer ${name} has strides ${JSON.stringify(l.config.strides)}, expected ${stride}`);
-    const dil = pair(l.config.dilation_rate) ?? [1, 1];
-    if (dil[0] !== 1 || dil[1] !== 1) throw weightsError(`${file}: layer ${name} has dilation ${JSON.stringify(l.config.dilation_rate)}, expected 1`);
-    if (l.config.data_format !== undefined && l.config.data_format !== 'channels_last') throw weightsError(`${file}: layer ${name} is ${String(l.config.data_format)}, expected channels_last`);
-    if (depthwise && Number(l.config.depth_multiplier ?? 1) !== 1) throw weightsError(`${file}: layer ${name} has depth_multiplier ${String(l.config.depth_multiplier)}, expected 1`);
-    if (l.config.activation !== undefined && l.config.activation !== 'linear') throw weightsError(`${file}: layer ${name} has activation ${String(l.config.activation)}, expected linear (BN and ReLU6 follow)`);
-    if (!depthwise) {
-      if (typeof l.config.filters !== 'number') throw weightsError(`${file}: layer ${name} has no filters count`);
-      observed.set(name, l.config.filters);
-    }
-    if (kernel === 3) {
-      // Keras ≤2.1 (and TF.js) use padding 'same'; Keras ≥2.2 put an explicit ZeroPadding2D before a 'valid' stride-2 conv.
-      const src = inboundName(l);
-      const before = src === undefined ? undefined : byName.get(src);
-      if (l.config.padding === 'same') {
-        if (stride === 2) paddingModes.add('same');
-      } else if (l.config.padding === 'valid' && before?.class_name === 'ZeroPadding2D') {
-        const p = zeroPadding(before);
-        const key = JSON.stringify(p);
-        if (key === JSON.stringify([1, 1, 1, 1])) paddingModes.add(stride === 2 ? 'symmetric' : 'same');
-        else if (stride === 2 && key === JSON.stringify([0, 1, 0, 1])) paddingModes.add('same');
-        else throw weightsError(`${file}: layer ${name} is preceded by ZeroPadding2D ${JSON.stringify(before.config.padding)}, expected ((0,1),(0,1)) or ((1,1),(1,1))`);
-      } else throw weightsError(`${file}: layer ${name} has padding '${String(l.config.padding)}' without a ZeroPadding2D before it; not a MobileNet v1`);
-    } else if (l.config.padding !== 'same' && l.config.padding !== 'valid') {
-      throw weightsError(`${file}: layer ${name} has padding '${String(l.config.padding)}'`);
-    }
-    const bn = need(`${name}_bn`, ['BatchNormalization']);
-    const axis = bn.config.axis;
-    if (!(axis === -1 || axis === 3 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === 3))))
-      throw weightsError(`${file}: layer ${name}_bn normalises axis ${JSON.stringify(axis)}, expected the channel axis`);
-    if (bn.config.center === false || bn.config.scale === false)
-      throw weightsError(`${file}: layer ${name}_bn has center/scale disabled; only full BatchNormalization is supported`);
-    const eps = Number(bn.config.epsilon ?? 1e-3);
-    epsilons.add(eps);
-    const bnSource = inboundName(bn);
-    if (bnSource !== undefined && bnSource !== name) throw weightsError(`${file}: layer ${name}_bn is fed by ${bnSource}, expected ${name}`);
-    // The ReLU6 is the layer fed by the BN (Keras names it conv1_relu / conv_dw_N_relu / conv_pw_N_relu).
-    const relu = layers.find((x) => inboundName(x) === `${name}_bn`) ?? byName.get(`${name}_relu`);
-    if (!isRelu6(relu)) throw weightsError(`${file}: layer ${name}_bn is not followed by a ReLU6 (got ${relu ? relu.class_name + ' ' + layerName(relu) : 'nothing'})`);
-  };
+/** A 3×3 conv's padding style: Keras ≤2.1 (and TF.js) use 'same'; Keras ≥2.2 put an explicit ZeroPadding2D before a 'valid' stride-2 conv. */
+function convPadding(t: TopologyReader, l: KerasLayer, name: string, stride: number): void {
+  const { file } = t;
+  const src = inboundName(l);
+  const before = src === undefined ? undefined : t.byName.get(src);
+  if (l.config.padding === 'same') {
+    if (stride === 2) t.paddingModes.add('same');
+  } else if (l.config.padding === 'valid' && before?.class_name === 'ZeroPadding2D') {
+    const p = zeroPadding(before);
+    const key = JSON.stringify(p);
+    if (key === JSON.stringify([1, 1, 1, 1])) t.paddingModes.add(stride === 2 ? 'symmetric' : 'same');
+    else if (stride === 2 && key === JSON.stringify([0, 1, 0, 1])) t.paddingModes.add('same');
+    else throw weightsError(`${file}: layer ${name} is preceded by ZeroPadding2D ${JSON.stringify(before.config.padding)}, expected ((0,1),(0,1)) or ((1,1),(1,1))`);
+  } else throw weightsError(`${file}: layer ${name} has padding '${String(l.config.padding)}' without a ZeroPadding2D before it; not a MobileNet v1`);
+}
 
-  checkConv('conv1', 2, 3, false);
-  BLOCKS.forEach(([, stride], i) => {
-    checkConv(`conv_dw_${i + 1}`, stride, 3, true);
-    checkConv(`conv_pw_${i + 1}`, 1, 1, false);
-  });
+/** The conv's BatchNormalization (full, on the channel axis) and the ReLU6 after it. */
+function checkBatchNormRelu(t: TopologyReader, name: string): void {
+  const { file } = t;
+  const bn = needLayer(t, `${name}_bn`, ['BatchNormalization']);
+  const axis = bn.config.axis;
+  if (!(axis === -1 || axis === 3 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === 3))))
+    throw weightsError(`${file}: layer ${name}_bn normalises axis ${JSON.stringify(axis)}, expected the channel axis`);
+  if (bn.config.center === false || bn.config.scale === false)
+    throw weightsError(`${file}: layer ${name}_bn has center/scale disabled; only full BatchNormalization is supported`);
+  const eps = Number(bn.config.epsilon ?? 1e-3);
+  t.epsilons.add(eps);
+  const bnSource = inboundName(bn);
+  if (bnSource !== undefined && bnSource !== name) throw weightsError(`${file}: layer ${name}_bn is fed by ${bnSource}, expected ${name}`);
+  // The ReLU6 is the layer fed by the BN (Keras names it conv1_relu / conv_dw_N_relu / conv_pw_N_relu).
+  const relu = t.layers.find((x) => inboundName(x) === `${name}_bn`) ?? t.byName.get(`${name}_relu`);
+  if (!isRelu6(relu)) throw weightsError(`${file}: layer ${name}_bn is not followed by a ReLU6 (got ${relu ? relu.class_name + ' ' + layerName(relu) : 'nothing'})`);
+}
 
+/** One conv layer of the body: kernel, stride, dilation, layout, activation, padding, then its BN and ReLU6. */
+function checkConv(t: TopologyReader, name: string, stride: number, kernel: number, depthwise: boolean): void {
+  const { file } = t;
+  const l = needLayer(t, name, depthwise ? ['DepthwiseConv2D'] : ['Conv2D']);
+  const k = pair(l.config.kernel_size);
+  const s = pair(l.config.strides) ?? [1, 1];
+  if (!k || k[0] !== kernel || k[1] !== kernel) throw weightsError(`${file}: layer ${name} has kernel_size ${JSON.stringify(l.config.kernel_size)}, expected ${kernel}×${kernel}`);
+  if (s[0] !== stride || s[1] !== stride) throw weightsError(`${file}: layer ${name} has strides ${JSON.stringify(l.config.strides)}, expected ${stride}`);
+  const dil = pair(l.config.dilation_rate) ?? [1, 1];
+  if (dil[0] !== 1 || dil[1] !== 1) throw weightsError(`${file}: layer ${name} has dilation ${JSON.stringify(l.config.dilation_rate)}, expected 1`);
+  if (l.config.data_format !== undefined && l.config.data_format !== 'channels_last') throw weightsError(`${file}: layer ${name} is ${String(l.config.data_format)}, expected channels_last`);
+  if (depthwise && Number(l.config.depth_multiplier ?? 1) !== 1) throw weightsError(`${file}: layer ${name} has depth_multiplier ${String(l.config.depth_multiplier)}, expected 1`);
+  if (l.config.activation !== undefined && l.config.activation !== 'linear') throw weightsError(`${file}: layer ${name} has activation ${String(l.config.activation)}, expected linear (BN and ReLU6 follow)`);
+  if (!depthwise) {
+    if (typeof l.config.filters !== 'number') throw weightsError(`${file}: layer ${name} has no filters count`);
+    t.observed.set(name, l.config.filters);
+  }
+  if (kernel === 3) convPadding(t, l, name, stride);
+  else if (l.config.padding !== 'same' && l.config.padding !== 'valid') throw weightsError(`${file}: layer ${name} has padding '${String(l.config.padding)}'`);
+  checkBatchNormRelu(t, name);
+}
+
+/** The classifier: a 1×1 Conv2D named conv_preds, or a Dense (conv_preds or predictions), with a bias. */
+function readClassifier(t: TopologyReader): { classes: number; denseClassifier: string | undefined } {
+  const { file, layers } = t;
+  const preds = t.byName.get('conv_preds');
   let classes: number;
   let denseClassifier: string | undefined;
-  const preds = byName.get('conv_preds');
   if (preds && preds.class_name === 'Conv2D') {
     const k = pair(preds.config.kernel_size);
     if (!k || k[0] !== 1 || k[1] !== 1) throw weightsError(`${file}: layer conv_preds has kernel_size ${JSON.stringify(preds.config.kernel_size)}, expected 1×1`);
@@ -193,7 +204,22 @@ function readTopology(layers: KerasLayer[], file: string): TopologyFacts {
     denseClassifier = layerName(dense);
   }
   if (!Number.isInteger(classes) || classes < 1) throw weightsError(`${file}: the classifier has ${String(classes)} outputs`);
+  return { classes, denseClassifier };
+}
 
+function readTopology(layers: KerasLayer[], file: string): TopologyFacts {
+  const byName = new Map<string, KerasLayer>();
+  for (const l of layers) byName.set(layerName(l), l);
+  const resolution = inputResolution(layers, file);
+  const t: TopologyReader = { layers, byName, file, epsilons: new Set(), observed: new Map(), paddingModes: new Set() };
+  checkConv(t, 'conv1', 2, 3, false);
+  BLOCKS.forEach(([, stride], i) => {
+    checkConv(t, `conv_dw_${i + 1}`, stride, 3, true);
+    checkConv(t, `conv_pw_${i + 1}`, 1, 1, false);
+  });
+  const { classes, denseClassifier } = readClassifier(t);
+
+  const { epsilons, observed, paddingModes } = t;
   if (epsilons.size !== 1) throw weightsError(`${file}: BatchNormalization layers use different epsilons ${[...epsilons].join(', ')}; one is expected`);
   if (paddingModes.size !== 1) throw weightsError(`${file}: stride-2 convolutions mix padding styles (${[...paddingModes].join(', ')})`);
   const padding = [...paddingModes][0];
