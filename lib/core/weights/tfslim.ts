@@ -51,8 +51,14 @@ function kerasName(slim: string): string | undefined {
   return undefined;
 }
 
-export async function loadTfSlimFrozen(pbPath: string): Promise<ModelWeights> {
-  const file = path.resolve(pbPath);
+/** The graph's nodes, by name, with the helpers that follow its edges. */
+interface GraphReader {
+  file: string;
+  nodes: NodeDef[];
+  byName: Map<string, NodeDef>;
+}
+
+function readGraph(file: string): GraphReader {
   const bytes = readFileOrFail(file, 'TF-slim frozen graph');
   let graph: GraphDef;
   try {
@@ -66,32 +72,29 @@ export async function loadTfSlimFrozen(pbPath: string): Promise<ModelWeights> {
   for (const n of nodes) byName.set(n.name, n);
   if (!byName.has(`${SCOPE}Conv2d_0/weights`))
     throw weightsError(`${file}: no Const ${SCOPE}Conv2d_0/weights; not a TF-slim MobileNet v1 graph`);
+  return { file, nodes, byName };
+}
 
-  const found = new Map<string, { data: Float32Array; shape: number[] }>();
-  const slimOf = new Map<string, string>();
-  for (const n of nodes) {
-    if (n.op !== 'Const' || !n.name.startsWith(SCOPE)) continue;
-    const keras = kerasName(n.name.slice(SCOPE.length));
-    if (!keras) continue;
-    found.set(keras, decodeTensor(n.attr?.value?.tensor, n.name, file));
-    slimOf.set(keras, n.name);
-  }
+/** Follows Identity (…/read) links back to the Const or Placeholder they forward. */
+function origin(g: GraphReader, input: string): NodeDef | undefined {
+  let n = g.byName.get(input.replace(/^\^/, '').replace(/:\d+$/, ''));
+  for (let hops = 0; n && n.op === 'Identity' && hops < 10; hops++) n = g.byName.get((n.input ?? [])[0]?.replace(/:\d+$/, '') ?? '');
+  return n;
+}
 
-  // Follow Identity (…/read) links back to the Const or Placeholder they forward.
-  const origin = (input: string): NodeDef | undefined => {
-    let n = byName.get(input.replace(/^\^/, '').replace(/:\d+$/, ''));
-    for (let hops = 0; n && n.op === 'Identity' && hops < 10; hops++) n = byName.get((n.input ?? [])[0]?.replace(/:\d+$/, '') ?? '');
-    return n;
-  };
-  // The convolution op that consumes each weight Const, to check its stride and padding.
+const text = (v: Uint8Array | undefined): string => (v ? Buffer.from(v).toString('utf8') : '');
+
+/** Checks every body convolution's op, stride and padding; returns the first one (fed by the input). */
+function checkConvolutions(g: GraphReader): NodeDef {
+  const { file } = g;
+  // The convolution op that consumes each weight Const.
   const convOf = new Map<string, NodeDef>();
-  for (const n of nodes) {
+  for (const n of g.nodes) {
     if (n.op !== 'Conv2D' && n.op !== 'DepthwiseConv2dNative') continue;
-    const w = origin((n.input ?? [])[1] ?? '');
+    const w = origin(g, (n.input ?? [])[1] ?? '');
     if (w) convOf.set(w.name, n);
   }
-  const text = (v: Uint8Array | undefined) => (v ? Buffer.from(v).toString('utf8') : '');
-  const checkConv = (slimName: string, op: string, stride: number) => {
+  const checkConv = (slimName: string, op: string, stride: number): NodeDef => {
     const conv = convOf.get(slimName);
     if (!conv) throw weightsError(`${file}: no convolution uses ${slimName}; not a TF-slim MobileNet v1 graph`);
     if (conv.op !== op) throw weightsError(`${file}: ${conv.name} is a ${conv.op}, expected ${op}`);
@@ -108,25 +111,47 @@ export async function loadTfSlimFrozen(pbPath: string): Promise<ModelWeights> {
     checkConv(`${SCOPE}Conv2d_${i + 1}_depthwise/depthwise_weights`, 'DepthwiseConv2dNative', stride);
     checkConv(`${SCOPE}Conv2d_${i + 1}_pointwise/weights`, 'Conv2D', 1);
   });
+  return conv0;
+}
 
-  const input = origin((conv0.input ?? [])[0] ?? '');
-  if (!input || input.op !== 'Placeholder') throw weightsError(`${file}: the first convolution is not fed by a Placeholder; cannot tell the input resolution`);
+/** The input resolution, from the shape of the Placeholder that feeds the first convolution. */
+function inputResolution(g: GraphReader, conv0: NodeDef): number {
+  const input = origin(g, (conv0.input ?? [])[0] ?? '');
+  if (!input || input.op !== 'Placeholder') throw weightsError(`${g.file}: the first convolution is not fed by a Placeholder; cannot tell the input resolution`);
   const dims = (input.attr?.shape?.shape?.dim ?? []).map((d) => toNumber(d.size));
   if (dims.length !== 4 || dims[1] !== dims[2] || !(dims[1] > 0) || dims[3] !== 3)
-    throw weightsError(`${file}: input Placeholder ${input.name} has shape [${dims.join(', ')}], expected [N, R, R, 3] with a fixed R`);
-  const resolution = dims[1];
+    throw weightsError(`${g.file}: input Placeholder ${input.name} has shape [${dims.join(', ')}], expected [N, R, R, 3] with a fixed R`);
+  return dims[1];
+}
 
-  // BN ε: the y of each unfused batchnorm/add, or the epsilon attribute of a fused BN.
+/** BN ε: the y of each unfused batchnorm/add, or the epsilon attribute of a fused BN. */
+function batchNormEpsilon(g: GraphReader): number {
   const epsilons = new Set<number>();
-  for (const n of nodes) {
+  for (const n of g.nodes) {
     if (n.op === 'Add' && /BatchNorm\/batchnorm\/add$/.test(n.name)) {
-      const y = origin((n.input ?? [])[1] ?? '');
-      if (y?.op === 'Const') epsilons.add(Math.fround(decodeTensor(y.attr?.value?.tensor, y.name, file).data[0]));
+      const y = origin(g, (n.input ?? [])[1] ?? '');
+      if (y?.op === 'Const') epsilons.add(Math.fround(decodeTensor(y.attr?.value?.tensor, y.name, g.file).data[0]));
     } else if (/^FusedBatchNorm/.test(n.op) && n.attr?.epsilon?.f !== undefined) epsilons.add(Math.fround(n.attr.epsilon.f));
   }
-  if (epsilons.size > 1) throw weightsError(`${file}: batch norms use different epsilons ${[...epsilons].join(', ')}; one is expected`);
+  if (epsilons.size > 1) throw weightsError(`${g.file}: batch norms use different epsilons ${[...epsilons].join(', ')}; one is expected`);
   // Stored as float32 0.001 → 0.0010000000474974513; report the decimal it was written as.
-  const bnEpsilon = epsilons.size === 0 ? 1e-3 : Number([...epsilons][0].toPrecision(7));
+  return epsilons.size === 0 ? 1e-3 : Number([...epsilons][0].toPrecision(7));
+}
+
+export async function loadTfSlimFrozen(pbPath: string): Promise<ModelWeights> {
+  const file = path.resolve(pbPath);
+  const g = readGraph(file);
+  const found = new Map<string, { data: Float32Array; shape: number[] }>();
+  const slimOf = new Map<string, string>();
+  for (const n of g.nodes) {
+    if (n.op !== 'Const' || !n.name.startsWith(SCOPE)) continue;
+    const keras = kerasName(n.name.slice(SCOPE.length));
+    if (!keras) continue;
+    found.set(keras, decodeTensor(n.attr?.value?.tensor, n.name, file));
+    slimOf.set(keras, n.name);
+  }
+  const resolution = inputResolution(g, checkConvolutions(g));
+  const bnEpsilon = batchNormEpsilon(g);
 
   // slim's batch_norm with scale=False has no gamma: it is 1.
   for (const [keras, t] of [...found]) {
