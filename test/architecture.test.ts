@@ -1,7 +1,8 @@
 /**
  * The layering of lib/ (README "Architecture"): apps use only the core's public entry
- * (lib/core/index.ts), and the core never reaches into the apps. Read from the sources, so a new
- * import that crosses a layer fails here before anyone has to notice it in review.
+ * (lib/core/index.ts), the core never reaches into the apps, and only lib/core/env.ts reads the
+ * environment. Read from the sources, so a new import that crosses a layer fails here before anyone
+ * has to notice it in review.
  */
 import { expect } from 'chai';
 import * as fs from 'fs';
@@ -61,6 +62,11 @@ describe('architecture: lib/core and lib/apps', function () {
     const all = importsOf(file);
     expect(all).to.include(CORE);
     expect(importsOf(path.join(LIB, 'index.ts'))).to.include(CORE);
+  });
+
+  it('the core reads the environment only in lib/core/env.ts', () => {
+    const readers = sources(CORE).filter((f) => f !== path.join(CORE, 'env.ts') && /\bprocess\.env\b/.test(fs.readFileSync(f, 'utf8').replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, '')));
+    expect(readers.map((f) => path.relative(REPO, f))).to.deep.equal([]);
   });
 
   it('lib/index.ts is only a re-export of the core entry', () => {
