@@ -1,4 +1,4 @@
-/** BatchSlots (lib/batch-slots.ts): every claimed row ships exactly once, in bounded buffers, whatever the order of settling. */
+/** BatchSlots (lib/apps/batch-slots.ts): every claimed row ships exactly once, in bounded buffers, whatever the order of settling. */
 import { expect } from 'chai';
 import { BatchSlots, type FilledBatch } from '../lib/apps/batch-slots';
 import { rng } from './helpers/images';

@@ -96,7 +96,7 @@ async function waitForLines(file: string, n: number, timeoutMs = 120_000): Promi
   throw new Error(`${file} did not reach ${n} lines`);
 }
 
-describe('batch jobs (lib/batch.ts, mobilenet batch)', function () {
+describe('batch jobs (lib/apps/batch.ts, mobilenet batch)', function () {
   let root: string;
   let folder: string;
   let images: string[];

@@ -29,7 +29,7 @@ async function waitUntil(cond: () => Promise<boolean>, timeoutMs = 60_000): Prom
   }
 }
 
-describe('cluster batch under faults (lib/cluster)', function () {
+describe('cluster batch under faults (lib/apps/cluster)', function () {
   let redis: RedisServer;
   let root: string;
   let model: MobileNet;

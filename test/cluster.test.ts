@@ -1,5 +1,5 @@
 /**
- * The cluster batch (lib/cluster): a real redis-server, real `mobilenet worker` processes, the
+ * The cluster batch (lib/apps/cluster): a real redis-server, real `mobilenet worker` processes, the
  * producer in this process. Every output must hold one record per file whose top-1 equals the
  * local batch's.
  */
@@ -27,7 +27,7 @@ const get = (url: string): Promise<{ status: number; body: string }> =>
     }).on('error', reject);
   });
 
-describe('cluster batch on a real Redis (lib/cluster, mobilenet worker)', function () {
+describe('cluster batch on a real Redis (lib/apps/cluster, mobilenet worker)', function () {
   let redis: RedisServer;
   let root: string;
   let model: MobileNet;

@@ -30,7 +30,7 @@ function expectCacheEntries(home: string, expected: string[]): void {
   expect(entries).to.deep.equal(expected.sort());
 }
 
-describe('model downloader (lib/fetch.ts) against a local server', function () {
+describe('model downloader (lib/core/weights/download.ts) against a local server', function () {
   let server: ModelServer;
   let home: string;
 

@@ -1,5 +1,5 @@
 /**
- * The native decode+resize stage (lib/image-stage.ts, native/image/resize.cc): bit-identical to the
+ * The native decode+resize stage (lib/core/image-stage.ts, native/image/resize.cc): bit-identical to the
  * JavaScript resizeBilinear and equal to tf.image.resizeBilinear; shrink-on-decode only where its
  * rule says, and 'full' turns it off.
  */
@@ -28,7 +28,7 @@ function toRgb(p: StagePixels): Uint8Array {
   return rgb;
 }
 
-/** lib/image.ts's JavaScript path for one mode. */
+/** lib/core/image.ts's JavaScript path for one mode. */
 function jsReference(p: StagePixels, R: number, mode: 'tfjs' | 'center-crop'): Float32Array {
   const rgb = toRgb(p);
   if (mode === 'tfjs') return resizeBilinear(rgb, p.height, p.width, 3, R, R, true, { lut: TFJS_LUT });

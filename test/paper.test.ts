@@ -1,6 +1,6 @@
 /**
  * The paper's published figures (typed from Howard et al. 2017, never from our own output) against
- * what lib/paper computes from the spec, within the paper's rounding.
+ * what lib/apps/paper computes from the spec, within the paper's rounding.
  */
 import { expect } from 'chai';
 import { depthwiseSeparableCost, depthwiseSeparableParams, layerTypeShares, separableCostRatio, standardConvCost, standardConvParams, table3Rows } from '../lib/apps/paper/cost';

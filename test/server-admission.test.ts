@@ -1,4 +1,4 @@
-/** The server's admission control (lib/server/admission.ts): count and time bounds, first-come decode slots. */
+/** The server's admission control (lib/apps/server/admission.ts): count and time bounds, first-come decode slots. */
 import { expect } from 'chai';
 import { Admission } from '../lib/apps/server/admission';
 

@@ -1,4 +1,4 @@
-/** lib/spec.ts and native/engine/spec.cc describe the same network for every configuration. */
+/** lib/core/spec.ts and native/engine/spec.cc describe the same network for every configuration. */
 import { expect } from 'chai';
 import { native } from '../lib/core/native';
 import { buildLayers, DEFAULT_ARCH, type ArchSpec, type ChannelRule, type PaddingMode, type Variant } from '../lib/core/spec';
@@ -30,7 +30,7 @@ describe('spec: TypeScript and native agree', () => {
     expect(checked).to.equal(alphas.length * resolutions.length * 12);
   });
 
-  it('the native spec rejects what lib/spec.ts rejects', () => {
+  it('the native spec rejects what lib/core/spec.ts rejects', () => {
     expect(() => native().specLayers({ ...DEFAULT_ARCH, alpha: 1.5 })).to.throw(/alpha/);
     expect(() => native().specLayers({ ...DEFAULT_ARCH, variant: 'deep' as 'mobilenet' })).to.throw();
   });

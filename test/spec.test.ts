@@ -1,5 +1,5 @@
 /**
- * lib/spec.ts against the numbers published in Howard et al. 2017 (arXiv:1704.04861) and against
+ * lib/core/spec.ts against the numbers published in Howard et al. 2017 (arXiv:1704.04861) and against
  * TensorFlow's documented SAME-padding rule. The expected values are the paper's, typed from its
  * tables, never outputs of our own code.
  */

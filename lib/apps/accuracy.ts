@@ -3,7 +3,7 @@
  * (header `file<TAB>class_index…`, class_index in ImageNet-1k 0..999 numbering).
  *
  * Class numbering: `classify()` already reports ImageNet 0..999 indices for 1000-class (Keras)
- * and 1001-class (TF-slim, background at 0) models alike (see lib/labels.ts), so labels compare
+ * and 1001-class (TF-slim, background at 0) models alike (see lib/core/labels.ts), so labels compare
  * directly with either kind.
  */
 import * as fs from 'fs';

@@ -1,6 +1,6 @@
 /**
  * The JavaScript reference of the resize step: TF's bilinear resize and the per-pixel normalisation
- * of each preprocessing mode (see lib/image.ts). The native stage (native/image/resize.cc) is tested
+ * of each preprocessing mode (see lib/core/image.ts). The native stage (native/image/resize.cc) is tested
  * bit-identical to it; it stays the readable statement of the arithmetic, and what tests compare to.
  */
 import { fail } from './errors';

@@ -8,7 +8,7 @@
  *   from that. (2R cost 3 points of top-1 on the upscaled sample photos, 4R 1 point: README.) Smaller JPEGs and every other format are decoded in full, so the 'tfjs' mode stays
  *   bit-identical to TF.js on them. `decode: 'full'` turns shrinking off.
  * - The resize + normalise runs in C++ (native/image/resize.cc) on libuv's pool, straight into the
- *   caller's buffer (a batch's input), bit-identical to `resizeBilinear` in lib/image.ts.
+ *   caller's buffer (a batch's input), bit-identical to `resizeBilinear` in lib/core/image.ts.
  */
 import { fail } from './errors';
 import { native } from './native';

@@ -62,7 +62,7 @@ export interface PrepareOptions {
   /** Decompression-bomb guard: images with more pixels (width·height) are refused with ERR_IMAGE_TOO_LARGE. */
   maxPixels?: number;
   /**
-   * 'auto' (default): large JPEGs are shrunk while decoding (see lib/image-stage.ts for the rule);
+   * 'auto' (default): large JPEGs are shrunk while decoding (see lib/core/image-stage.ts for the rule);
    * 'full': every pixel is decoded, so 'tfjs' is bit-identical to TF.js on any image.
    */
   decode?: DecodeMode;

@@ -21,7 +21,7 @@ const cachedByCount = new Map<number, readonly string[]>();
 
 /**
  * The package root is found by walking up from this file, because the same code runs as
- * `lib/labels.ts` under a TS runner and as `dist/lib/labels.js` once compiled or installed.
+ * `lib/core/labels.ts` under a TS runner and as `dist/lib/core/labels.js` once compiled or installed.
  */
 function findLabelsFile(): string {
   let dir = __dirname;

@@ -38,7 +38,7 @@ export interface LoadOptions {
   maxWaitMs?: number;
   /** Default preprocessing of classify/embed (default 'tfjs'). */
   preprocess?: Preprocess;
-  /** 'auto' (default) shrinks large JPEGs while decoding; 'full' decodes every pixel (lib/image-stage.ts). */
+  /** 'auto' (default) shrinks large JPEGs while decoding; 'full' decodes every pixel (lib/core/image-stage.ts). */
   decode?: DecodeMode;
   /** Decompression-bomb guard for images, in pixels (default 100 M). */
   maxPixels?: number;

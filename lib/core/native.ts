@@ -44,9 +44,9 @@ export interface NativeModelOptions {
   collectStats?: boolean;
   /** Measurement only: build a precision even where it would fall to slow paths. */
   allowSlowPaths?: boolean;
-  /** The limits the addon checks calls against (lib/limits.ts). */
+  /** The limits the addon checks calls against (lib/core/limits.ts). */
   limits?: { batch: number; profileBatch: number; profileRuns: number };
-  /** EngineOptions less waitPolicy (applied when the addon loads), validated by lib/engine-options.ts. */
+  /** EngineOptions less waitPolicy (applied when the addon loads), validated by lib/core/engine-options.ts. */
   engine?: { layout?: string; fuseDepthwise?: boolean; nhwcMaxBatch?: number; hugePages?: boolean };
 }
 

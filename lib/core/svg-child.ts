@@ -1,5 +1,5 @@
 /**
- * Run by lib/image-guard.ts as a child process: SVG on stdin → PNG on stdout (fast, uncompressed),
+ * Run by lib/core/image-guard.ts as a child process: SVG on stdin → PNG on stdout (fast, uncompressed),
  * refusing more than argv[2] pixels. Its parent kills it at the decode time limit.
  */
 import sharp from 'sharp';

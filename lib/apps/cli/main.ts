@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `mobilenet` command. Each subcommand lives in lib/cli/commands/<name>.ts and exports
+ * The `mobilenet` command. Each subcommand lives in lib/apps/cli/commands/<name>.ts and exports
  * `register(program)`; they are discovered here so that adding one touches no shared file.
  */
 import { Command } from 'commander';

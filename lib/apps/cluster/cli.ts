@@ -11,7 +11,7 @@ import { runClusterBatch, type ClusterSummary } from './producer';
 import { startClusterWorker } from './worker';
 import { abortOnSigint } from '../cli/interrupt';
 
-/** The options `batch` adds for the cluster (registered by lib/cli/commands/batch.ts). */
+/** The options `batch` adds for the cluster (registered by lib/apps/cli/commands/batch.ts). */
 export function clusterBatchOptions(cmd: Command): Command {
   return cmd
     .option('--queue <url>', 'run on a cluster: queue chunks on this Redis (redis://host:port[/db]) for `mobilenet worker` processes, and collect their records')

@@ -6,7 +6,7 @@
  *   input  "input"  float [N, R, R, 3] NHWC, the same tensor `infer()` takes; a Transpose to NCHW is
  *          the graph's first node so callers never reorder by hand.
  *   conv1, conv_dw_k (Conv with group = channels), conv_pw_k: BN folded into weight and bias (in double,
- *          as the native engine folds), explicit pads [top, left, bottom, right] from lib/spec.ts so the
+ *          as the native engine folds), explicit pads [top, left, bottom, right] from lib/core/spec.ts so the
  *          TF "SAME" asymmetric stride-2 padding is reproduced, then Clip(0, 6).
  *   GlobalAveragePool → Flatten → output "embedding" [N, C]
  *   Gemm (kernel [C, classes] as B, bias as C) → output "logits" [N, classes]

@@ -1,6 +1,6 @@
 /**
  * Tables 1–9 of the paper as Markdown, the paper's figures beside ours. "Ours" is always computed
- * (lib/spec.ts) or measured (this machine); a cell with nothing to show says why, never a guess.
+ * (lib/core/spec.ts) or measured (this machine); a cell with nothing to show says why, never a guess.
  */
 import { summarize, buildLayers, cost, DEFAULT_ARCH, type ArchSpec } from '../../core';
 import { layerTypeShares, table3Rows } from './cost';
@@ -44,7 +44,7 @@ function costTables(): PaperTable[] {
     id: 'table1', title: 'Table 1. MobileNet body architecture (1.0 MobileNet-224)',
     columns: ['Type / Stride', 'Filter Shape', 'Input Size', 'Mult-adds (M)', 'Params'],
     rows: summarize(buildLayers(arch())).map((s) => [s.type, s.filter, s.input.join(' × '), M(s.macs, 2), String(s.params)]),
-    notes: ['Type/stride, filter shape and input size are the paper\'s columns; every row here is computed by lib/spec.ts. Params count conv/FC weights and the FC bias (BN folds away).'],
+    notes: ['Type/stride, filter shape and input size are the paper\'s columns; every row here is computed by lib/core/spec.ts. Params count conv/FC weights and the FC bias (BN folds away).'],
   });
 
   // Table 2
@@ -68,7 +68,7 @@ function costTables(): PaperTable[] {
     id: 'table3', title: 'Table 3. Modifications to standard convolution (D_K = 3, M = N = 512, D_F = 14; cumulative)',
     columns: ['Layer / Modification', 'Mult-adds (M), paper', 'Mult-adds (M), ours', 'Parameters (M), paper', 'Parameters (M), ours', 'ours: M → N, D_F'],
     rows: F.TABLE3.map((p, i) => [p.model, String(p.macsM), M(t3[i].macs, 1), p.paramsM.toFixed(2), M(t3[i].params, 2), `${t3[i].M} → ${t3[i].N}, ${t3[i].Df}`]),
-    notes: ['Computed with depthwiseSeparableCost / standardConvCost (lib/paper/cost.ts); ρ = 0.714 = 160/224 turns the 14×14 map into 10×10.'],
+    notes: ['Computed with depthwiseSeparableCost / standardConvCost (lib/apps/paper/cost.ts); ρ = 0.714 = 160/224 turns the 14×14 map into 10×10.'],
   });
   return tables;
 }

@@ -1,7 +1,7 @@
 /**
  * TF.js layers format: model.json (Keras topology + weightsManifest) and binary shards beside it.
  * The topology is checked to be a Keras MobileNet v1 and read for α, resolution, classes, padding
- * and BN ε; the tensors are checked against the shapes lib/spec.ts derives from those.
+ * and BN ε; the tensors are checked against the shapes lib/core/spec.ts derives from those.
  */
 import { createHash } from 'crypto';
 import * as path from 'path';

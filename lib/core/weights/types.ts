@@ -2,7 +2,7 @@
  * The one neutral description every weight loader produces (TF.js layers, TF-slim frozen graph,
  * safetensors, seeded random). The native engine never parses files: it receives this.
  *
- * Tensor names are the Keras layer names of lib/spec.ts `LayerSpec.name`, layouts are TensorFlow's:
+ * Tensor names are the Keras layer names of lib/core/spec.ts `LayerSpec.name`, layouts are TensorFlow's:
  *   `${conv}/kernel`            conv1, conv_pw_N, conv_full_N: HWIO  [k, k, cin, cout]
  *   `${dw}/depthwise_kernel`    conv_dw_N:                      HWIM  [3, 3, c, 1]
  *   `${layer}_bn/gamma|beta|moving_mean|moving_variance`  one per conv layer, length cout

@@ -1,7 +1,7 @@
 /**
  * `mobilenet quantize --weights W --calibrate <image dir> --out <file>`: runs the model in fp32 over
  * the images, records every conv layer's largest output and saves them as an INT8 calibration file
- * (format in lib/calibration.ts) for `load({ precision: 'int8', calibration: file })`.
+ * (format in lib/core/calibration.ts) for `load({ precision: 'int8', calibration: file })`.
  */
 import { Command } from 'commander';
 import * as fs from 'fs';

@@ -1,4 +1,4 @@
-/** `mobilenet serve`: the HTTP service (lib/server), with graceful shutdown on SIGTERM/SIGINT. */
+/** `mobilenet serve`: the HTTP service (lib/apps/server), with graceful shutdown on SIGTERM/SIGINT. */
 import { Command } from 'commander';
 import { applyCoreBudget, coreBudget } from '../../core-budget';
 import { fail } from '../../../core';
