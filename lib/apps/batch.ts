@@ -31,6 +31,14 @@ export interface BatchProgress {
   rate: number;
 }
 
+export interface BatchSummary extends BatchProgress {
+  seconds: number;
+  /** True when stopped by the signal before the input was exhausted. */
+  stopped: boolean;
+  out: string;
+  format: OutputFormat;
+}
+
 /** What the decode → infer pipeline needs: the model and how to run it. */
 export interface PipelineOptions {
   model: MobileNet;
@@ -63,14 +71,6 @@ export interface BatchOptions extends PipelineOptions {
   onProgress?: (p: BatchProgress) => void;
   /** Warnings (skipped damaged records on resume, …). */
   onWarning?: (message: string) => void;
-}
-
-export interface BatchSummary extends BatchProgress {
-  seconds: number;
-  /** True when stopped by the signal before the input was exhausted. */
-  stopped: boolean;
-  out: string;
-  format: OutputFormat;
 }
 
 /** The pipeline options with their defaults, checked. */
