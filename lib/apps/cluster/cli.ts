@@ -1,7 +1,6 @@
 /** The command-line side of the cluster: `mobilenet batch … --queue` (producer) and `mobilenet worker`. */
 import { Command } from 'commander';
-import { SingleBar } from 'cli-progress';
-import { listInputs, outputFormat } from '../batch';
+import { outputFormat } from '../batch';
 import { fail, flag, int, type Precision } from '../../core';
 import { reportError } from '../cli/main';
 import { modelOptions, parseNumberOption, type ModelCliOptions } from '../cli/commands/classify';
@@ -10,6 +9,7 @@ import { parsePrecision, producerFingerprint } from './fingerprint';
 import { runClusterBatch, type ClusterSummary } from './producer';
 import { startClusterWorker } from './worker';
 import { abortOnSigint } from '../cli/interrupt';
+import { BatchBar } from '../cli/progress';
 
 /** The options `batch` adds for the cluster (registered by lib/apps/cli/commands/batch.ts). */
 export function clusterBatchOptions(cmd: Command): Command {
@@ -46,8 +46,7 @@ function summaryLine(s: ClusterSummary): string {
 /** `batch --queue`: the producer. */
 export async function runClusterBatchCli(input: string, opts: ClusterBatchCliOptions, command: Command): Promise<void> {
   const interrupt = abortOnSigint('mobilenet batch: stopping: collecting the finished chunks; queued ones stay in Redis for the next run');
-  const showBar = opts.progress && process.stderr.isTTY === true;
-  const bar = showBar ? new SingleBar({ format: '[{bar}] {value}/{total} | {rate} img/s | {errors} errors | {workers} workers | {pending} chunks queued | ETA {eta_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 50 }) : undefined;
+  const bar = new BatchBar(opts.progress, ' | {workers} workers | {pending} chunks queued');
   try {
     for (const local of ['concurrency', 'batchSize', 'threads'])
       if (command.getOptionValueSource(local) === 'cli') fail('ERR_INVALID_ARGUMENT', `--${local.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} applies to the local batch; with --queue, set it on the workers (mobilenet worker)`);
@@ -55,28 +54,16 @@ export async function runClusterBatchCli(input: string, opts: ClusterBatchCliOpt
     outputFormat(opts.out);
     const { fingerprint, featureWidth } = await producerFingerprint(opts);
     const extensions = opts.ext?.split(',').map((e) => e.trim()).filter((e) => e !== '');
-    if (bar) {
-      bar.start(0, 0, { rate: '0.0', errors: 0, workers: 0, pending: 0 });
-      void (async () => {
-        let n = 0;
-        for await (const _ of listInputs(input, extensions)) if (++n % 1000 === 0) bar.setTotal(n);
-        bar.setTotal(n);
-      })().catch(() => undefined);
-    }
+    bar.start(input, extensions, { workers: 0, pending: 0 });
     const summary = await runClusterBatch({
       input, out: opts.out, queue: opts.queue as string, queueName: opts.queueName, fingerprint, featureWidth, embed: opts.embed, topk: opts.topk, extensions,
       chunkSize: opts.chunkSize, maxPending: opts.maxPending, shipBytes: opts.shipBytes, maxChunkBytes: opts.maxChunkBytes, signal: interrupt.signal,
-      onWarning: (m) => {
-        bar?.stop();
-        process.stderr.write(`mobilenet batch: warning: ${m}\n`);
-      },
-      onProgress: (p) => bar?.update(p.processed + p.skipped, { rate: p.rate.toFixed(1), errors: p.errors, workers: p.workers, pending: p.pendingChunks }),
+      onWarning: (m) => bar.warn(m),
+      onProgress: (p) => bar.update(p, { workers: p.workers, pending: p.pendingChunks }),
     });
-    bar?.stop();
-    process.stderr.write(summaryLine(summary));
-    if (summary.stopped) process.exitCode = 130;
+    bar.finish(summary.stopped, summaryLine(summary));
   } catch (e) {
-    bar?.stop();
+    bar.stop();
     reportError(e);
   } finally {
     interrupt.dispose();

@@ -1,13 +1,13 @@
 /** `mobilenet batch`: classify or embed a whole directory / glob / list of images into JSONL or CSV, resumably. */
 import { Command } from 'commander';
-import { SingleBar } from 'cli-progress';
 import { applyCoreBudget, coreBudget } from '../../core-budget';
-import { listInputs, outputFormat, runBatch, type BatchSummary } from '../../batch';
+import { outputFormat, runBatch, type BatchSummary } from '../../batch';
 import { type MobileNet } from '../../../core';
 import { reportError } from '../main';
 import { clusterBatchOptions, runClusterBatchCli, type ClusterBatchCliOptions } from '../../cluster/cli';
 import { loadModelFromCli, modelOptions, parseNumberOption, type ModelCliOptions } from './classify';
 import { abortOnSigint } from '../interrupt';
+import { BatchBar } from '../progress';
 
 interface BatchCliOptions extends ModelCliOptions, ClusterBatchCliOptions {
   out: string;
@@ -46,26 +46,14 @@ export function register(program: Command): void {
       if (opts.queue !== undefined) return runClusterBatchCli(input, opts, command);
       let model: MobileNet | undefined;
       const interrupt = abortOnSigint('mobilenet batch: stopping after the images in flight');
-      const showBar = opts.progress && process.stderr.isTTY === true;
-      const bar = showBar ? new SingleBar({ format: '[{bar}] {value}/{total} | {rate} img/s | {errors} errors | ETA {eta_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 50 }) : undefined;
+      const bar = new BatchBar(opts.progress);
       try {
         outputFormat(opts.out);
         const budget = coreBudget({ threads: opts.threads, concurrency: opts.concurrency });
         applyCoreBudget(budget);
         model = await loadModelFromCli({ ...opts, threads: budget.threads });
         const extensions = opts.ext?.split(',').map((e) => e.trim()).filter((e) => e !== '');
-        if (bar) {
-          bar.start(0, 0, { rate: '0.0', errors: 0 });
-          // Count in the background so the bar gets a total (and an ETA) without holding the paths.
-          void (async () => {
-            let n = 0;
-            for await (const _ of listInputs(input, extensions)) {
-              n++;
-              if (n % 1000 === 0) bar.setTotal(n);
-            }
-            bar.setTotal(n);
-          })().catch(() => undefined);
-        }
+        bar.start(input, extensions, {});
         const summary = await runBatch({
           input,
           out: opts.out,
@@ -79,20 +67,12 @@ export function register(program: Command): void {
           allowSvg: opts.allowSvg,
           decodeTimeoutMs: opts.decodeTimeoutMs,
           signal: interrupt.signal,
-          onWarning: (m) => {
-            bar?.stop();
-            process.stderr.write(`mobilenet batch: warning: ${m}\n`);
-          },
-          onProgress: (p) => {
-            if (!bar) return;
-            bar.update(p.processed + p.skipped, { rate: p.rate.toFixed(1), errors: p.errors });
-          },
+          onWarning: (m) => bar.warn(m),
+          onProgress: (p) => bar.update(p),
         });
-        bar?.stop();
-        process.stderr.write(summaryLine(summary));
-        if (summary.stopped) process.exitCode = 130;
+        bar.finish(summary.stopped, summaryLine(summary));
       } catch (e) {
-        bar?.stop();
+        bar.stop();
         reportError(e);
       } finally {
         interrupt.dispose();
