@@ -17,7 +17,7 @@
  * a user's own OMP_WAIT_POLICY, GOMP_SPINCOUNT, UV_THREADPOOL_SIZE or VIPS_CONCURRENCY always wins.
  */
 import * as os from 'os';
-import { loadSharp } from '../core';
+import { setDecoderThreads } from '../core';
 
 export interface CoreBudget {
   cores: number;
@@ -55,7 +55,7 @@ export function applyCoreBudget(b: CoreBudget): string[] {
     applied.push(`OMP_WAIT_POLICY=${b.ompWaitPolicy}`);
   }
   if (process.env.VIPS_CONCURRENCY === undefined) {
-    loadSharp().concurrency(b.vipsThreads);  // lazily: an --omit=optional install has no sharp binary
+    setDecoderThreads(b.vipsThreads);  // lazily: an --omit=optional install has no sharp binary
     applied.push(`sharp.concurrency(${b.vipsThreads})`);
   }
   applied.push(`engine threads ${b.threads}`, `decoders ${b.decoders}`);

@@ -32,7 +32,7 @@ import { checkDecodeMode, resizeIntoNative, shrinkTarget, type DecodeMode, type 
 import { CENTER_CROP_FRACTION } from './image-resize';
 import { LIMITS } from './limits';
 import * as v from './validate';
-import { loadSharp } from './optional';
+import { loadSharp } from './sharp';
 
 export { CENTER_CROP_FRACTION, centralCropBox, pixelsToTensor, resizeBilinear, type CropBox } from './image-resize';
 
@@ -297,6 +297,11 @@ async function decodeForStage(input: ImageInput, o: ResolvedOptions): Promise<St
   if (bytes.length === 0) fail('ERR_INVALID_IMAGE', 'expected encoded image bytes, got an empty buffer');
   what ??= `a buffer of ${bytes.length} bytes`;
   return decodeRaw(bytes, o.maxPixels, what, shrinkTarget(bytes, o.resolution, o.decode), o.timeoutSeconds);
+}
+
+/** How many threads libvips (sharp) decodes with; loads sharp, so call it only where decoding is wanted. */
+export function setDecoderThreads(threads: number): void {
+  loadSharp().concurrency(threads);
 }
 
 /**
