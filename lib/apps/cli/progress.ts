@@ -1,6 +1,8 @@
 /** The progress bar and closing line of `mobilenet batch`, on this machine and on a cluster alike. */
 import { SingleBar } from 'cli-progress';
 import { listInputs } from '../batch';
+import { abortOnSigint } from './interrupt';
+import { reportError } from './main';
 
 export class BatchBar {
   private readonly bar: SingleBar | undefined;
@@ -43,5 +45,22 @@ export class BatchBar {
 
   stop(): void {
     this.bar?.stop();
+  }
+}
+
+/**
+ * Runs a `mobilenet batch` job, local or on a cluster, with Ctrl-C stopping it gracefully (`job`
+ * gets the signal) and the bar finished with the job's summary line; errors are reported, not thrown.
+ */
+export async function runBatchCommand(stopMessage: string, bar: BatchBar, job: (signal: AbortSignal) => Promise<{ stopped: boolean; line: string }>): Promise<void> {
+  const interrupt = abortOnSigint(stopMessage);
+  try {
+    const { stopped, line } = await job(interrupt.signal);
+    bar.finish(stopped, line);
+  } catch (e) {
+    bar.stop();
+    reportError(e);
+  } finally {
+    interrupt.dispose();
   }
 }

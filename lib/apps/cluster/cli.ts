@@ -8,8 +8,7 @@ import { DEFAULT_QUEUE_NAME } from './connection';
 import { parsePrecision, producerFingerprint } from './fingerprint';
 import { runClusterBatch, type ClusterSummary } from './producer';
 import { startClusterWorker } from './worker';
-import { abortOnSigint } from '../cli/interrupt';
-import { BatchBar } from '../cli/progress';
+import { BatchBar, runBatchCommand } from '../cli/progress';
 
 /** The options `batch` adds for the cluster (registered by lib/apps/cli/commands/batch.ts). */
 export function clusterBatchOptions(cmd: Command): Command {
@@ -45,9 +44,8 @@ function summaryLine(s: ClusterSummary): string {
 
 /** `batch --queue`: the producer. */
 export async function runClusterBatchCli(input: string, opts: ClusterBatchCliOptions, command: Command): Promise<void> {
-  const interrupt = abortOnSigint('mobilenet batch: stopping: collecting the finished chunks; queued ones stay in Redis for the next run');
   const bar = new BatchBar(opts.progress, ' | {workers} workers | {pending} chunks queued');
-  try {
+  await runBatchCommand('mobilenet batch: stopping: collecting the finished chunks; queued ones stay in Redis for the next run', bar, async (signal) => {
     for (const local of ['concurrency', 'batchSize', 'threads'])
       if (command.getOptionValueSource(local) === 'cli') fail('ERR_INVALID_ARGUMENT', `--${local.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} applies to the local batch; with --queue, set it on the workers (mobilenet worker)`);
     if (!opts.shipBytes && command.getOptionValueSource('maxChunkBytes') === 'cli') fail('ERR_INVALID_ARGUMENT', '--max-chunk-bytes applies with --ship-bytes only');
@@ -57,17 +55,12 @@ export async function runClusterBatchCli(input: string, opts: ClusterBatchCliOpt
     bar.start(input, extensions, { workers: 0, pending: 0 });
     const summary = await runClusterBatch({
       input, out: opts.out, queue: opts.queue as string, queueName: opts.queueName, fingerprint, featureWidth, embed: opts.embed, topk: opts.topk, extensions,
-      chunkSize: opts.chunkSize, maxPending: opts.maxPending, shipBytes: opts.shipBytes, maxChunkBytes: opts.maxChunkBytes, signal: interrupt.signal,
+      chunkSize: opts.chunkSize, maxPending: opts.maxPending, shipBytes: opts.shipBytes, maxChunkBytes: opts.maxChunkBytes, signal,
       onWarning: (m) => bar.warn(m),
       onProgress: (p) => bar.update(p, { workers: p.workers, pending: p.pendingChunks }),
     });
-    bar.finish(summary.stopped, summaryLine(summary));
-  } catch (e) {
-    bar.stop();
-    reportError(e);
-  } finally {
-    interrupt.dispose();
-  }
+    return { stopped: summary.stopped, line: summaryLine(summary) };
+  });
 }
 
 interface WorkerCliOptions extends ModelCliOptions {

@@ -2,12 +2,9 @@
 import { Command } from 'commander';
 import { applyCoreBudget, coreBudget } from '../../core-budget';
 import { outputFormat, runBatch, type BatchSummary } from '../../batch';
-import { type MobileNet } from '../../../core';
-import { reportError } from '../main';
 import { clusterBatchOptions, runClusterBatchCli, type ClusterBatchCliOptions } from '../../cluster/cli';
 import { loadModelFromCli, modelOptions, parseNumberOption, type ModelCliOptions } from './classify';
-import { abortOnSigint } from '../interrupt';
-import { BatchBar } from '../progress';
+import { BatchBar, runBatchCommand } from '../progress';
 
 interface BatchCliOptions extends ModelCliOptions, ClusterBatchCliOptions {
   out: string;
@@ -44,39 +41,35 @@ export function register(program: Command): void {
     .option('--no-progress', 'no progress bar (it is only shown when stderr is a terminal anyway)')
     .action(async (input: string, opts: BatchCliOptions, command: Command) => {
       if (opts.queue !== undefined) return runClusterBatchCli(input, opts, command);
-      let model: MobileNet | undefined;
-      const interrupt = abortOnSigint('mobilenet batch: stopping after the images in flight');
       const bar = new BatchBar(opts.progress);
-      try {
+      await runBatchCommand('mobilenet batch: stopping after the images in flight', bar, async (signal) => {
         outputFormat(opts.out);
         const budget = coreBudget({ threads: opts.threads, concurrency: opts.concurrency });
         applyCoreBudget(budget);
-        model = await loadModelFromCli({ ...opts, threads: budget.threads });
-        const extensions = opts.ext?.split(',').map((e) => e.trim()).filter((e) => e !== '');
-        bar.start(input, extensions, {});
-        const summary = await runBatch({
-          input,
-          out: opts.out,
-          model,
-          embed: opts.embed,
-          topk: opts.topk,
-          preprocess: opts.preprocess,
-          concurrency: budget.decoders,
-          batchSize: opts.batchSize,
-          extensions,
-          allowSvg: opts.allowSvg,
-          decodeTimeoutMs: opts.decodeTimeoutMs,
-          signal: interrupt.signal,
-          onWarning: (m) => bar.warn(m),
-          onProgress: (p) => bar.update(p),
-        });
-        bar.finish(summary.stopped, summaryLine(summary));
-      } catch (e) {
-        bar.stop();
-        reportError(e);
-      } finally {
-        interrupt.dispose();
-        model?.dispose();
-      }
+        const model = await loadModelFromCli({ ...opts, threads: budget.threads });
+        try {
+          const extensions = opts.ext?.split(',').map((e) => e.trim()).filter((e) => e !== '');
+          bar.start(input, extensions, {});
+          const summary = await runBatch({
+            input,
+            out: opts.out,
+            model,
+            embed: opts.embed,
+            topk: opts.topk,
+            preprocess: opts.preprocess,
+            concurrency: budget.decoders,
+            batchSize: opts.batchSize,
+            extensions,
+            allowSvg: opts.allowSvg,
+            decodeTimeoutMs: opts.decodeTimeoutMs,
+            signal,
+            onWarning: (m) => bar.warn(m),
+            onProgress: (p) => bar.update(p),
+          });
+          return { stopped: summary.stopped, line: summaryLine(summary) };
+        } finally {
+          model.dispose();
+        }
+      });
     });
 }
