@@ -1,7 +1,7 @@
 /** What every benchmark child shares: the configuration, the weights, the inputs and the timing loop. */
-import { cost, DEFAULT_ARCH, type ArchSpec } from '../lib/spec';
-import { randomWeights } from '../lib/weights';
-import type { ModelWeights } from '../lib/weights/types';
+import { cost, DEFAULT_ARCH, type ArchSpec } from '../lib/core/spec';
+import { randomWeights } from '../lib/core/weights';
+import type { ModelWeights } from '../lib/core/weights/types';
 
 export const ENGINES = ['mobilenet-native', 'onnxruntime', 'tfjs-wasm', 'tfjs-cpu'] as const;
 export type EngineName = (typeof ENGINES)[number];

@@ -30,7 +30,7 @@ async function makeRunner(a: ChildArgs): Promise<Runner> {
     }
     case 'onnxruntime': {
       const ort = await import('onnxruntime-node');
-      const { exportOnnx, ONNX_INPUT } = await import('../lib/export/onnx');
+      const { exportOnnx, ONNX_INPUT } = await import('../lib/apps/export/onnx');
       const session = await ort.InferenceSession.create(exportOnnx(weights), {
         intraOpNumThreads: a.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential',
       });

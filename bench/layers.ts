@@ -15,8 +15,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { load } from '../lib';
-import { exportOnnx, ONNX_INPUT } from '../lib/export/onnx';
-import { randomWeights } from '../lib/weights';
+import { exportOnnx, ONNX_INPUT } from '../lib/apps/export/onnx';
+import { randomWeights } from '../lib/core/weights';
 import { archOf, benchInput, median } from './common';
 
 function arg(name: string, fallback: number): number {

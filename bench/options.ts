@@ -10,7 +10,7 @@
  */
 import * as os from 'os';
 import { load, type EngineOptions, type Precision } from '../lib';
-import { randomWeights } from '../lib/weights';
+import { randomWeights } from '../lib/core/weights';
 import { archOf, benchInput, median } from './common';
 
 function arg(name: string, fallback: string): string {

@@ -6,9 +6,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { exportOnnx } from '../lib/export/onnx';
-import { loadWeights } from '../lib/weights';
-import { dataDir } from '../lib/paper/results';
+import { exportOnnx } from '../lib/apps/export/onnx';
+import { loadWeights } from '../lib/core/weights';
+import { dataDir } from '../lib/apps/paper/results';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const SCRATCH = path.join(ROOT, 'scratch', 'pipeline');

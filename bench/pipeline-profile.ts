@@ -10,11 +10,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import sharp from 'sharp';
-import { runBatch } from '../lib/batch';
-import { prepareImage, resizeBilinear } from '../lib/image';
-import { resizeIntoNativeSync, type StagePixels } from '../lib/image-stage';
-import { topK } from '../lib/labels';
-import { MobileNet } from '../lib/model';
+import { runBatch } from '../lib/apps/batch';
+import { prepareImage, resizeBilinear } from '../lib/core/image';
+import { resizeIntoNativeSync, type StagePixels } from '../lib/core/image-stage';
+import { topK } from '../lib/core/labels';
+import { MobileNet } from '../lib/core/model';
 
 export interface StageRow {
   stage: string;

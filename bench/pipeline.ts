@@ -16,13 +16,13 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { evaluateAccuracy } from '../lib/accuracy';
-import { MobileNet } from '../lib/model';
+import { evaluateAccuracy } from '../lib/apps/accuracy';
+import { MobileNet } from '../lib/core/model';
 import { arg, median, labelOf, preparePipelineData, ROOT, SAMPLE, SCRATCH, WEIGHTS, type PipelineData } from './pipeline-data';
 import { formatRows, profileStages, profileWhole } from './pipeline-profile';
 
 const RESULTS = path.join(ROOT, 'bench', 'results');
-const CLI = path.join(ROOT, 'dist', 'lib', 'cli', 'main.js');
+const CLI = path.join(ROOT, 'dist', 'lib', 'apps', 'cli', 'main.js');
 const PEER = path.join(ROOT, 'dist', 'bench', 'peer-script.js');
 
 
@@ -98,10 +98,10 @@ async function accuracy(d: PipelineData): Promise<string[]> {
 async function tfjsTop1(): Promise<string> {
   const tf = await import('@tensorflow/tfjs');
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  const { loadWeights } = await import('../lib/weights');
+  const { loadWeights } = await import('../lib/core/weights');
   const { buildTfjsModel } = await import('./tfjs-model');
-  const { prepareImage } = await import('../lib/image');
-  const { readLabelledFolder } = await import('../lib/accuracy');
+  const { prepareImage } = await import('../lib/core/image');
+  const { readLabelledFolder } = await import('../lib/apps/accuracy');
   const warn = console.warn;
   console.warn = () => undefined;
   wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep);

@@ -11,13 +11,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { load, type MobileNet } from '../lib';
-import { readLabelledFolder } from '../lib/accuracy';
-import { prepareBatch } from '../lib/image';
-import type { Precision } from '../lib/model';
-import { native } from '../lib/native';
-import { dataDir } from '../lib/paper/results';
-import { randomWeights } from '../lib/weights';
-import type { ModelWeights } from '../lib/weights/types';
+import { readLabelledFolder } from '../lib/apps/accuracy';
+import { prepareBatch } from '../lib/core/image';
+import type { Precision } from '../lib/core/model';
+import { native } from '../lib/core/native';
+import { dataDir } from '../lib/apps/paper/results';
+import { randomWeights } from '../lib/core/weights';
+import type { ModelWeights } from '../lib/core/weights/types';
 import { archOf, benchInput, median } from './common';
 
 const PRECISIONS: Precision[] = ['fp32', 'bf16', 'int8'];
@@ -61,7 +61,7 @@ async function speed(weights: ModelWeights, threads: number, quick: boolean): Pr
     m.dispose();
   }
   const ort = await import('onnxruntime-node');
-  const { exportOnnx, ONNX_INPUT } = await import('../lib/export/onnx');
+  const { exportOnnx, ONNX_INPUT } = await import('../lib/apps/export/onnx');
   const session = await ort.InferenceSession.create(exportOnnx(weights), {
     intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential',
   });

@@ -14,7 +14,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { arg, median, preparePipelineData, ROOT, SAMPLE, WEIGHTS } from './pipeline-data';
 
-const CLI = path.join(ROOT, 'dist', 'lib', 'cli', 'main.js');
+const CLI = path.join(ROOT, 'dist', 'lib', 'apps', 'cli', 'main.js');
 const PEER = path.join(ROOT, 'dist', 'bench', 'peer-server.js');
 
 const quantile = (v: number[], q: number): number => {

@@ -3,8 +3,8 @@
  * benchmark's weights by their Keras names. Only the default 'same' padding: the benchmark uses it.
  */
 import type * as tfType from '@tensorflow/tfjs';
-import { buildLayers } from '../lib/spec';
-import type { ModelWeights } from '../lib/weights/types';
+import { buildLayers } from '../lib/core/spec';
+import type { ModelWeights } from '../lib/core/weights/types';
 
 export function buildTfjsModel(tf: typeof tfType, w: ModelWeights): tfType.LayersModel {
   if (w.arch.padding !== 'same') throw new Error('bench TF.js model: only TF "same" padding');

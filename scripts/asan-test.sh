@@ -3,7 +3,7 @@
 # build-asan/ and runs the tests that exercise native code against that build.
 #
 # Node itself is not instrumented, so the ASan runtime must be the first library loaded
-# (LD_PRELOAD); lib/native.ts loads the addon named by MOBILENET_NATIVE_PATH instead of
+# (LD_PRELOAD); lib/core/native.ts loads the addon named by MOBILENET_NATIVE_PATH instead of
 # build/Release. Leak detection is off because Node does not free everything at exit by design;
 # use-after-free, overflows and UB still abort the run. Child processes (the serve CLI, workers)
 # inherit the environment and so also run the sanitized addon.

@@ -26,7 +26,7 @@ tarball=$(readlink -f "$tarball")
 
 say "tarball contents"
 listing=$(tar tzf "$tarball")
-for f in LICENSE README.md package.json dist/lib/index.js dist/lib/index.d.ts dist/lib/server/index.d.ts \
+for f in LICENSE README.md package.json dist/lib/index.js dist/lib/index.d.ts dist/lib/apps/server/index.d.ts \
   prebuilds/linux-x64/mobilenet_native.node prebuilds/linux-x64/libdnnl.so.2 prebuilds/linux-x64/libgomp.so.1 \
   prebuilds/linux-x64/licenses/libdnnl.so.2.copyright assets/labels/imagenet_simple_labels.json \
   weights/mobilenet_v1_0.25_224/model.json binding.gyp scripts/check-onednn.js cmake/onednn-missing.txt; do

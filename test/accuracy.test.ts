@@ -8,8 +8,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { expect } from 'chai';
 import { load } from '../lib';
-import { evaluateAccuracy, readLabelledFolder, type AccuracyResult } from '../lib/accuracy';
-import { MobileNetError } from '../lib/errors';
+import { evaluateAccuracy, readLabelledFolder, type AccuracyResult } from '../lib/apps/accuracy';
+import { MobileNetError } from '../lib/core/errors';
 import { DATA_DIR, requireData, SAMPLE_DIR as SAMPLE, SAMPLE_LABELS, slimGraph as SLIM, tfjsModel as TFJS } from './helpers/data';
 
 describe('accuracy on the sample photos', function () {

@@ -7,12 +7,12 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { load, MobileNet } from '../lib';
-import { runBatch } from '../lib/batch';
+import { runBatch } from '../lib/apps/batch';
 import { SVG_BOMB } from './helpers/hostile';
 import { rejection } from './helpers/errors';
 import { demoPath, REPO_ROOT, tempDir } from './helpers/images';
 
-const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'main.js');
+const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'apps', 'cli', 'main.js');
 const records = (out: string): Array<{ file: string; error?: { code: string }; top?: unknown[] }> =>
   fs.readFileSync(out, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
 

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { load } from '../lib';
-import { fetchModel, findCachedModel } from '../lib/fetch';
+import { fetchModel, findCachedModel } from '../lib/apps/fetch';
 import { rejection } from './helpers/errors';
 import { TFJS_025 } from './helpers/weights-fixtures';
 

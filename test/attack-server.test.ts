@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
 import * as path from 'path';
-import { createServer, type MobileNetServer } from '../lib/server';
+import { createServer, type MobileNetServer } from '../lib/apps/server';
 import { DEMO_DIR } from './helpers/images';
 import { SVG_BOMB } from './helpers/hostile';
 

@@ -8,9 +8,9 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { load, MobileNetError } from '../lib';
-import { loadWeights } from '../lib/weights';
-import { loadSafetensors } from '../lib/weights/safetensors';
-import { loadTfSlimFrozen } from '../lib/weights/tfslim';
+import { loadWeights } from '../lib/core/weights';
+import { loadSafetensors } from '../lib/core/weights/safetensors';
+import { loadTfSlimFrozen } from '../lib/core/weights/tfslim';
 import { copyModelDir, readJson, removeDir, slimGraph, tempDir, TFJS_025, writeJson } from './helpers/weights-fixtures';
 
 const FIRST_SHARD = 'mobilenet_group1-shard1of1'; // 864 bytes: conv1/kernel

@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { expect } from 'chai';
 import { load, type MobileNet } from '../lib';
-import { listInputs, parseCsvRecord, runBatch } from '../lib/batch';
+import { listInputs, parseCsvRecord, runBatch } from '../lib/apps/batch';
 import { cli } from './helpers/cli';
 import { demoPath } from './helpers/images';
 

@@ -1,6 +1,6 @@
-/** BatchSlots (lib/batch-slots.ts): every claimed row ships exactly once, in bounded buffers, whatever the order of settling. */
+/** BatchSlots (lib/apps/batch-slots.ts): every claimed row ships exactly once, in bounded buffers, whatever the order of settling. */
 import { expect } from 'chai';
-import { BatchSlots, type FilledBatch } from '../lib/batch-slots';
+import { BatchSlots, type FilledBatch } from '../lib/apps/batch-slots';
 import { rng } from './helpers/images';
 
 async function run(files: number, batchSize: number, decoders: number, seed: number): Promise<{ shipped: string[][]; failed: string[]; buffers: Set<Float32Array> }> {

@@ -3,13 +3,13 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { listInputs, parseCsvRecord, runBatch } from '../lib/batch';
-import { MobileNetError } from '../lib/errors';
+import { listInputs, parseCsvRecord, runBatch } from '../lib/apps/batch';
+import { MobileNetError } from '../lib/core/errors';
 import { load, type MobileNet } from '../lib';
 import { REPO_ROOT, SAMPLE_DIR, rng } from './helpers/images';
 import { requireData, SAMPLE_LABELS } from './helpers/data';
 
-const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'main.js');
+const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'apps', 'cli', 'main.js');
 
 interface Rec {
   file: string;
@@ -96,7 +96,7 @@ async function waitForLines(file: string, n: number, timeoutMs = 120_000): Promi
   throw new Error(`${file} did not reach ${n} lines`);
 }
 
-describe('batch jobs (lib/batch.ts, mobilenet batch)', function () {
+describe('batch jobs (lib/apps/batch.ts, mobilenet batch)', function () {
   let root: string;
   let folder: string;
   let images: string[];

@@ -1,8 +1,8 @@
 /** ChunkPipeline (lib/cluster/chunk-pipeline.ts): one pipeline for every chunk a worker holds. */
 import { expect } from 'chai';
 import * as path from 'path';
-import { ChunkPipeline } from '../lib/cluster/chunk-pipeline';
-import { MobileNet } from '../lib/model';
+import { ChunkPipeline } from '../lib/apps/cluster/chunk-pipeline';
+import { MobileNet } from '../lib/core/model';
 import { demoPath } from './helpers/images';
 
 describe('cluster worker: one pipeline for all chunks', function () {

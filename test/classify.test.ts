@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { load, MobileNet } from '../lib';
-import { decodePixels, prepareImage } from '../lib/image';
+import { decodePixels, prepareImage } from '../lib/core/image';
 import { loadTfjsModelFromDir } from './helpers/reference';
 import { SAMPLE_DIR, demoPath } from './helpers/images';
 import { requireData, SAMPLE_LABELS, tfjsModel } from './helpers/data';

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { expect } from 'chai';
 import * as ort from 'onnxruntime-node';
 import { load } from '../lib';
-import { buildLayers, cost, type ArchSpec } from '../lib/spec';
+import { buildLayers, cost, type ArchSpec } from '../lib/core/spec';
 import { cli } from './helpers/cli';
 import { BUNDLED_MODEL } from './helpers/data';
 import { DEMO_DIR } from './helpers/images';

@@ -5,17 +5,12 @@
  */
 import { expect } from 'chai';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { Queue } from 'bullmq';
 import sharp from 'sharp';
-import { load, type MobileNet } from '../lib';
-import { producerFingerprint, type ModelFingerprint } from '../lib/cluster/fingerprint';
-import type { ChunkData } from '../lib/cluster/jobs';
-import { MAX_CHUNK_BYTES_LIMIT, runClusterBatch, type ClusterBatchOptions, type ClusterSummary } from '../lib/cluster/producer';
-import { bigPhotoFolder, expectSameTop1, killAll, localRecords, photoFolder, readRecords, requireRedis, spawnCli, startWorker, type WorkerProcess } from './helpers/cluster';
+import type { ChunkData } from '../lib/apps/cluster/jobs';
+import { MAX_CHUNK_BYTES_LIMIT } from '../lib/apps/cluster/producer';
+import { bigPhotoFolder, clusterSuite, expectSameTop1, localRecords, photoFolder, readRecords, spawnCli, startWorker, type WorkerProcess } from './helpers/cluster';
 import { SAMPLE_DIR } from './helpers/images';
-import { startRedis, type RedisServer } from './helpers/redis';
 
 /** Dead workers are noticed within ~3 s; one image at a time so that a chunk of big photos lasts seconds. */
 const FAST_STALLS = ['--lock-ms', '2000', '--stalled-ms', '1000'];
@@ -29,53 +24,24 @@ async function waitUntil(cond: () => Promise<boolean>, timeoutMs = 60_000): Prom
   }
 }
 
-describe('cluster batch under faults (lib/cluster)', function () {
-  let redis: RedisServer;
-  let root: string;
-  let model: MobileNet;
-  let fingerprint: ModelFingerprint;
-  let featureWidth: number;
+describe('cluster batch under faults (lib/apps/cluster)', function () {
+  const c = clusterSuite('mobilenet-cluster-faults-');
+  const { procs, produce, queueOf } = c;
   let big: string[];
-  const procs: WorkerProcess[] = [];
-  const queues: Queue[] = [];
-
-  before(async function () {
-    requireRedis(this);
-    redis = await startRedis();
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'mobilenet-cluster-faults-'));
-    model = await load();
-    ({ fingerprint, featureWidth } = await producerFingerprint({}));
-    big = await bigPhotoFolder(path.join(root, 'big'), 16, 2);
+  before(async () => {
+    big = await bigPhotoFolder(path.join(c.root, 'big'), 16, 2);
   });
-  afterEach(async () => {
-    await killAll(procs.splice(0));
-  });
-  after(async () => {
-    await killAll(procs.splice(0));
-    await Promise.all(queues.map((q) => q.close()));
-    model?.dispose();
-    await redis?.stop();
-    if (root) fs.rmSync(root, { recursive: true, force: true });
-  });
-
-  const produce = (queueName: string, input: string, out: string, extra: Partial<ClusterBatchOptions> = {}): Promise<ClusterSummary> =>
-    runClusterBatch({ input, out, queue: redis.url, queueName, fingerprint, featureWidth, chunkSize: 8, pollMs: 50, ...extra });
-  const queueOf = (name: string): Queue => {
-    const q = new Queue(name, { connection: { host: '127.0.0.1', port: redis.port } });
-    queues.push(q);
-    return q;
-  };
   const start = async (queueName: string, extra: string[]): Promise<WorkerProcess> => {
-    const w = await startWorker(redis.url, queueName, extra);
+    const w = await startWorker(c.redis.url, queueName, extra);
     procs.push(w);
     return w;
   };
 
   it('SIGKILL of a worker mid-chunk: the stalled check hands the chunk to another worker; one record per file', async () => {
-    const input = path.join(root, 'big', 'photos');
-    const local = await localRecords(input, path.join(root, 'big-local.jsonl'), model);
+    const input = path.join(c.root, 'big', 'photos');
+    const local = await localRecords(input, path.join(c.root, 'big-local.jsonl'), c.model);
     const a = await start('kill', [...FAST_STALLS, ...SLOW]);
-    const out = path.join(root, 'kill.jsonl');
+    const out = path.join(c.root, 'kill.jsonl');
     const running = produce('kill', input, out);
     const [, chunk] = await a.waitFor(/chunk (chunk-\w+) started/);
     a.child.kill('SIGKILL');
@@ -87,11 +53,11 @@ describe('cluster batch under faults (lib/cluster)', function () {
   });
 
   it('a chunk that loses its worker more than --max-stalls times ends failed, its files as error records', async () => {
-    const list = path.join(root, 'failing.txt');
-    const normal = photoFolder(path.join(root, 'failing'), 8);
+    const list = path.join(c.root, 'failing.txt');
+    const normal = photoFolder(path.join(c.root, 'failing'), 8);
     fs.writeFileSync(list, [...big.slice(0, 8), ...normal].join('\n') + '\n');
     const flags = [...FAST_STALLS, ...SLOW, '--max-stalls', '1'];
-    const out = path.join(root, 'failing.jsonl');
+    const out = path.join(c.root, 'failing.jsonl');
     const a = await start('failing', flags);
     const running = produce('failing', list, out);
     const [, chunk] = await a.waitFor(/chunk (chunk-\w+) started/);
@@ -110,11 +76,11 @@ describe('cluster batch under faults (lib/cluster)', function () {
   });
 
   it('producers: a second one is refused; a killed one is re-run; Ctrl-C leaves the chunks queued for the next run', async () => {
-    const input = path.join(root, 'prod');
+    const input = path.join(c.root, 'prod');
     photoFolder(input, 48);
-    const local = await localRecords(input, path.join(root, 'prod-local.jsonl'), model);
-    const out = path.join(root, 'prod.jsonl');
-    const args = ['batch', input, '--out', out, '--queue', redis.url, '--queue-name', 'prod', '--chunk-size', '8'];
+    const local = await localRecords(input, path.join(c.root, 'prod-local.jsonl'), c.model);
+    const out = path.join(c.root, 'prod.jsonl');
+    const args = ['batch', input, '--out', out, '--queue', c.redis.url, '--queue-name', 'prod', '--chunk-size', '8'];
     const w = await start('prod', SLOW);
     const p1 = spawnCli(args);
     await waitUntil(async () => fs.existsSync(out) && fs.readFileSync(out, 'utf8').split('\n').length > 8);
@@ -131,8 +97,8 @@ describe('cluster batch under faults (lib/cluster)', function () {
     expectSameTop1(readRecords(out), local);
 
     // Ctrl-C with no workers: the chunks stay in Redis, the lock is released, the next run adopts them.
-    const out2 = path.join(root, 'ctrlc.jsonl');
-    const args2 = ['batch', input, '--out', out2, '--queue', redis.url, '--queue-name', 'ctrlc', '--chunk-size', '8'];
+    const out2 = path.join(c.root, 'ctrlc.jsonl');
+    const args2 = ['batch', input, '--out', out2, '--queue', c.redis.url, '--queue-name', 'ctrlc', '--chunk-size', '8'];
     const p4 = spawnCli(args2);
     const q = queueOf('ctrlc');
     await waitUntil(async () => (await q.getJobCountByTypes('wait')) === 6);
@@ -149,14 +115,14 @@ describe('cluster batch under faults (lib/cluster)', function () {
   });
 
   it('--ship-bytes: workers classify bytes from Redis (the files are gone); chunks are cut at --max-chunk-bytes; a larger image is an error record', async () => {
-    const dir = path.join(root, 'ship');
+    const dir = path.join(c.root, 'ship');
     const targets = path.join(dir, 'targets');
     photoFolder(targets, 24, 0, 100);
     await sharp(path.join(SAMPLE_DIR, fs.readdirSync(targets)[0])).resize(2000, 1500).jpeg({ quality: 95 }).toFile(path.join(targets, 'large.jpg'));
     const input = path.join(dir, 'photos');
     fs.mkdirSync(input);
     for (const f of fs.readdirSync(targets)) fs.symlinkSync(path.join(targets, f), path.join(input, f));
-    const local = await localRecords(input, path.join(dir, 'local.jsonl'), model);
+    const local = await localRecords(input, path.join(dir, 'local.jsonl'), c.model);
     const bound = 400_000; // above every sample photo (the largest is 224 kB)
     expect(fs.statSync(path.join(targets, 'large.jpg')).size).to.be.above(bound);
     const out = path.join(dir, 'out.jsonl');

@@ -1,21 +1,17 @@
 /**
- * The cluster batch (lib/cluster): a real redis-server, real `mobilenet worker` processes, the
+ * The cluster batch (lib/apps/cluster): a real redis-server, real `mobilenet worker` processes, the
  * producer in this process. Every output must hold one record per file whose top-1 equals the
  * local batch's.
  */
 import { expect } from 'chai';
 import * as fs from 'fs';
 import * as http from 'http';
-import * as os from 'os';
 import * as path from 'path';
-import { Queue } from 'bullmq';
-import { load, type MobileNet } from '../lib';
-import { fingerprintId, producerFingerprint, type ModelFingerprint } from '../lib/cluster/fingerprint';
-import { chunkJobId, type ChunkData } from '../lib/cluster/jobs';
-import { runClusterBatch, type ClusterBatchOptions, type ClusterSummary } from '../lib/cluster/producer';
-import { bigPhotoFolder, expectSameTop1, killAll, localRecords, photoFolder, readRecords, requireRedis, startWorker, type Rec, type WorkerProcess } from './helpers/cluster';
+import { fingerprintId } from '../lib/apps/cluster/fingerprint';
+import { chunkJobId, type ChunkData } from '../lib/apps/cluster/jobs';
+import type { ClusterSummary } from '../lib/apps/cluster/producer';
+import { bigPhotoFolder, clusterSuite, expectSameTop1, localRecords, photoFolder, readRecords, startWorker, type Rec } from './helpers/cluster';
 import { DATA_DIR } from './helpers/images';
-import { startRedis, type RedisServer } from './helpers/redis';
 import { requireData } from './helpers/skip';
 
 const get = (url: string): Promise<{ status: number; body: string }> =>
@@ -27,52 +23,22 @@ const get = (url: string): Promise<{ status: number; body: string }> =>
     }).on('error', reject);
   });
 
-describe('cluster batch on a real Redis (lib/cluster, mobilenet worker)', function () {
-  let redis: RedisServer;
-  let root: string;
-  let model: MobileNet;
-  let fingerprint: ModelFingerprint;
-  let featureWidth: number;
-  const procs: WorkerProcess[] = [];
-  const queues: Queue[] = [];
-
-  before(async function () {
-    requireRedis(this);
-    redis = await startRedis();
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'mobilenet-cluster-'));
-    model = await load();
-    ({ fingerprint, featureWidth } = await producerFingerprint({}));
-  });
-  afterEach(async () => {
-    await killAll(procs.splice(0));
-  });
-  after(async () => {
-    await Promise.all(queues.map((q) => q.close()));
-    model?.dispose();
-    await redis?.stop();
-    if (root) fs.rmSync(root, { recursive: true, force: true });
-  });
-
-  const produce = (queueName: string, input: string, out: string, extra: Partial<ClusterBatchOptions> = {}): Promise<ClusterSummary> =>
-    runClusterBatch({ input, out, queue: redis.url, queueName, fingerprint, featureWidth, chunkSize: 8, pollMs: 50, ...extra });
-  const queueOf = (name: string): Queue => {
-    const q = new Queue(name, { connection: { host: '127.0.0.1', port: redis.port } });
-    queues.push(q);
-    return q;
-  };
+describe('cluster batch on a real Redis (lib/apps/cluster, mobilenet worker)', function () {
+  const c = clusterSuite('mobilenet-cluster-');
+  const { procs, produce, queueOf } = c;
 
   describe('enqueue, collect, resume', () => {
     let input: string;
     let local: Map<string, Rec>;
     before(async () => {
-      input = path.join(root, 'photos');
+      input = path.join(c.root, 'photos');
       photoFolder(input, 40, 4);
-      local = await localRecords(input, path.join(root, 'local.jsonl'), model);
+      local = await localRecords(input, path.join(c.root, 'local.jsonl'), c.model);
       expect([...local.values()].filter((r) => r.error)).to.have.length(4);
     });
 
     it('queues content-addressed chunks: a second run adopts them instead of queueing them again', async () => {
-      const out = path.join(root, 'idem.jsonl');
+      const out = path.join(c.root, 'idem.jsonl');
       const runUntilQueued = async (): Promise<ClusterSummary> => {
         const stop = new AbortController();
         return produce('idem', input, out, { signal: stop.signal, onProgress: (p) => p.pendingChunks === 6 && stop.abort() });
@@ -92,23 +58,23 @@ describe('cluster batch on a real Redis (lib/cluster, mobilenet worker)', functi
     });
 
     it('one record per file, top-1 equal to the local batch, bad images as error records', async () => {
-      procs.push(await startWorker(redis.url, 'idem'));
-      const out = path.join(root, 'idem.jsonl');
+      procs.push(await startWorker(c.redis.url, 'idem'));
+      const out = path.join(c.root, 'idem.jsonl');
       const s = await produce('idem', input, out);
       expect(s).to.include({ stopped: false, adopted: 6, chunks: 0, processed: 44, errors: 4 });
       const got = readRecords(out);
       expectSameTop1(got, local);
       // Not only the top-1: the whole line is the local batch's, byte for byte.
-      const localLines = new Set(fs.readFileSync(path.join(root, 'local.jsonl'), 'utf8').split('\n'));
+      const localLines = new Set(fs.readFileSync(path.join(c.root, 'local.jsonl'), 'utf8').split('\n'));
       for (const line of fs.readFileSync(out, 'utf8').trim().split('\n')) expect(localLines.has(line), line).to.equal(true);
       expect(await queueOf('idem').getJobCountByTypes('wait', 'active', 'completed', 'failed', 'delayed')).to.equal(0);
     });
 
     it('resumes: skips recorded files, cuts a torn last line, queues only the missing files', async () => {
-      const out = path.join(root, 'idem.jsonl');
+      const out = path.join(c.root, 'idem.jsonl');
       const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
       fs.writeFileSync(out, lines.slice(0, 20).join('\n') + '\n' + lines[20].slice(0, 25));
-      procs.push(await startWorker(redis.url, 'idem'));
+      procs.push(await startWorker(c.redis.url, 'idem'));
       const warnings: string[] = [];
       const s = await produce('idem', input, out, { onWarning: (m) => warnings.push(m) });
       expect(warnings.join('\n')).to.match(/partial last record/);
@@ -117,12 +83,12 @@ describe('cluster batch on a real Redis (lib/cluster, mobilenet worker)', functi
     });
 
     it('a finished chunk whose files are already in --out (a crash between write and remove) adds no second record', async () => {
-      const out = path.join(root, 'idem.jsonl');
+      const out = path.join(c.root, 'idem.jsonl');
       const before = fs.readFileSync(out, 'utf8');
       const q = queueOf('idem');
       const files = [...local.keys()].slice(0, 8);
-      const chunk: ChunkData = { v: 1, fp: fingerprintId(fingerprint), fingerprint, embed: false, topk: 5, cwd: process.cwd(), files };
-      procs.push(await startWorker(redis.url, 'idem'));
+      const chunk: ChunkData = { v: 1, fp: fingerprintId(c.fingerprint), fingerprint: c.fingerprint, embed: false, topk: 5, cwd: process.cwd(), files };
+      procs.push(await startWorker(c.redis.url, 'idem'));
       const job = await q.add('chunk', chunk, { jobId: chunkJobId(chunk) });
       while ((await job.getState()) !== 'completed') await new Promise((r) => setTimeout(r, 20));
       const s = await produce('idem', input, out);
@@ -135,17 +101,17 @@ describe('cluster batch on a real Redis (lib/cluster, mobilenet worker)', functi
   it('a worker with other weights refuses the chunks visibly; the run completes on the right worker', async function () {
     const other = path.join(DATA_DIR, 'weights', 'tf-slim-frozen', 'mobilenet_v1_0.25_192', 'frozen_graph.pb');
     requireData(this, other);
-    const input = path.join(root, 'fp');
+    const input = path.join(c.root, 'fp');
     photoFolder(input, 24, 0, 50);
-    const local = await localRecords(input, path.join(root, 'fp-local.jsonl'), model);
-    const wrong = await startWorker(redis.url, 'fp', ['--weights', other, '--resolution', '224', '--metrics-port', '0']);
+    const local = await localRecords(input, path.join(c.root, 'fp-local.jsonl'), c.model);
+    const wrong = await startWorker(c.redis.url, 'fp', ['--weights', other, '--resolution', '224', '--metrics-port', '0']);
     procs.push(wrong);
     const warnings: string[] = [];
-    const out = path.join(root, 'fp.jsonl');
+    const out = path.join(c.root, 'fp.jsonl');
     const running = produce('fp', input, out, { onWarning: (m) => warnings.push(m) });
     await wrong.waitFor(/refusing chunk chunk-\w+ .*it needs the model α=0.25 224px 1000 classes.*this worker runs α=0.25 224px 1001 classes/);
     const metricsUrl = wrong.log().match(/metrics on (http:\/\/[\d.:]+)\/metrics/)![1];
-    procs.push(await startWorker(redis.url, 'fp'));
+    procs.push(await startWorker(c.redis.url, 'fp'));
     const s = await running;
     expect(s).to.include({ processed: 24, errors: 0 });
     expectSameTop1(readRecords(out), local);
@@ -159,12 +125,12 @@ describe('cluster batch on a real Redis (lib/cluster, mobilenet worker)', functi
   });
 
   it('SIGTERM: the worker finishes the chunk in flight, takes no other, and exits 0', async () => {
-    const dir = path.join(root, 'term');
+    const dir = path.join(c.root, 'term');
     await bigPhotoFolder(dir, 16, 2);
     const input = path.join(dir, 'photos');
-    const local = await localRecords(input, path.join(dir, 'local.jsonl'), model);
+    const local = await localRecords(input, path.join(dir, 'local.jsonl'), c.model);
     const slow = ['--concurrency', '1', '--decoders', '1', '--threads', '1'];
-    const a = await startWorker(redis.url, 'term', slow);
+    const a = await startWorker(c.redis.url, 'term', slow);
     procs.push(a);
     const out = path.join(dir, 'out.jsonl');
     const running = produce('term', input, out);
@@ -174,7 +140,7 @@ describe('cluster batch on a real Redis (lib/cluster, mobilenet worker)', functi
     expect(exit).to.deep.equal({ code: 0, signal: null });
     expect(a.log()).to.include(`chunk ${chunk} done (8 records`);
     expect(a.log().match(/ started /g), 'no chunk taken after SIGTERM').to.have.length(1);
-    const b = await startWorker(redis.url, 'term', slow);
+    const b = await startWorker(c.redis.url, 'term', slow);
     procs.push(b);
     const s = await running;
     expect(b.log(), 'the finished chunk was not run again').not.to.include(`chunk ${chunk} started`);

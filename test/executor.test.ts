@@ -117,7 +117,7 @@ describe('executor: merged passes read each caller\'s rows in place', function (
   // and a padded tail is zeroed; merged results must equal the same images run alone.
   for (const precision of ['fp32', 'int8'] as const) {
     it(`${precision}: 11 concurrent calls of 1–3 images over passes of maxBatch 8 equal single runs`, async function () {
-      const { native } = await import('../lib/native');
+      const { native } = await import('../lib/core/native');
       const why = native().info().precisionUnsupported?.[precision];
       if (why) skipBecause(this, `${precision} is not supported on this CPU: ${why}`);
       const m = await load({ weights: 'random', alpha: 0.5, resolution: R, classes: 30, seed: 4, precision, maxBatch: 8, threads: 2 });

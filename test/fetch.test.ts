@@ -4,9 +4,9 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { MobileNetError } from '../lib/errors';
-import { fetchModel, findCachedModel, officialModelName, officialModelUrl, resolveOfficialWeights, verifyCachedModel } from '../lib/fetch';
-import { load } from '../lib';
+import { MobileNetError } from '../lib/core/errors';
+import { fetchModel, findCachedModel, officialModelName, officialModelUrl, officialWeights, officialWeightsPath, verifyCachedModel } from '../lib/apps/fetch';
+import { BUNDLED_WEIGHTS, load } from '../lib';
 import { startModelServer, type ModelServer } from './helpers/http-server';
 import { demoPath, REPO_ROOT } from './helpers/images';
 import { BUNDLED_DIR } from './helpers/data';
@@ -15,7 +15,7 @@ import { rejection } from './helpers/errors';
 // The official release's files: the bundled model is that release, plus its LICENSE and SOURCE.md.
 const SOURCE = BUNDLED_DIR;
 const NAME = 'mobilenet_v1_0.25_224';
-const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'main.js');
+const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'apps', 'cli', 'main.js');
 const fast = { retries: 3, backoffMs: 10, timeoutMs: 5000 };
 
 const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
@@ -30,7 +30,7 @@ function expectCacheEntries(home: string, expected: string[]): void {
   expect(entries).to.deep.equal(expected.sort());
 }
 
-describe('model downloader (lib/fetch.ts) against a local server', function () {
+describe('model downloader (lib/core/weights/download.ts) against a local server', function () {
   let server: ModelServer;
   let home: string;
 
@@ -228,13 +228,17 @@ describe('model downloader (lib/fetch.ts) against a local server', function () {
     expect(await verifyCachedModel(dir)).to.deep.equal([]);
   });
 
-  it('resolveOfficialWeights: cached release, bundled default, or a hint to fetch', async () => {
-    expect(resolveOfficialWeights(undefined, undefined, home)).to.equal(undefined);
-    expect(resolveOfficialWeights(0.25, 224, home)).to.equal(undefined);
-    expect(() => resolveOfficialWeights(0.5, 160, home)).to.throw(MobileNetError).with.property('message').that.includes('mobilenet fetch --alpha 0.5 --resolution 160');
-    expect(() => resolveOfficialWeights(0.3, 224, home)).to.throw(MobileNetError).with.property('code', 'ERR_INVALID_ARGUMENT');
+  it('one policy for official weights: cached release, bundled default, download on request, or a hint to fetch', async () => {
+    expect(officialWeightsPath(0.25, 224, home)).to.equal(BUNDLED_WEIGHTS);
+    expect(officialWeightsPath(0.5, 160, home)).to.equal(undefined);
+    const missing = await rejection(officialWeights(0.5, 160, false, home));
+    expect(missing.code).to.equal('ERR_WEIGHTS');
+    expect(missing.message).to.include('mobilenet fetch --alpha 0.5 --resolution 160').and.include('download: true');
+    expect(() => officialWeightsPath(0.3, 224, home)).to.throw(MobileNetError).with.property('code', 'ERR_INVALID_ARGUMENT');
+    expect((await rejection(load({ alpha: 0.3 }))).code).to.equal('ERR_INVALID_ARGUMENT');
+    expect(await officialWeights(0.25, 224, { ...fast, home, baseUrl: server.baseUrl })).to.equal(BUNDLED_WEIGHTS);  // bundled: nothing fetched
     await fetchModel(0.25, 224, { ...fast, home, baseUrl: server.baseUrl });
-    expect(resolveOfficialWeights(0.25, undefined, home)).to.equal(path.join(home, NAME, 'model.json'));
+    expect(officialWeightsPath(0.25, 224, home)).to.equal(path.join(home, NAME, 'model.json'));
   });
 
   it('`mobilenet fetch` CLI downloads into $MOBILENET_HOME and prints the model path', async function () {

@@ -4,8 +4,8 @@
  */
 import { expect } from 'chai';
 import sharp from 'sharp';
-import { MobileNetError } from '../lib/errors';
-import { prepareBatch, prepareImage } from '../lib/image';
+import { MobileNetError } from '../lib/core/errors';
+import { prepareBatch, prepareImage } from '../lib/core/image';
 import { demoPath, pngClaiming, rng } from './helpers/images';
 
 const RESOLUTION = 64;

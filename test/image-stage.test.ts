@@ -1,5 +1,5 @@
 /**
- * The native decode+resize stage (lib/image-stage.ts, native/image/resize.cc): bit-identical to the
+ * The native decode+resize stage (lib/core/image-stage.ts, native/image/resize.cc): bit-identical to the
  * JavaScript resizeBilinear and equal to tf.image.resizeBilinear; shrink-on-decode only where its
  * rule says, and 'full' turns it off.
  */
@@ -8,10 +8,10 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { MobileNetError } from '../lib/errors';
-import { centralCropBox, prepareImage, prepareImageInto, resizeBilinear } from '../lib/image';
-import { dctShrink, jpegSize, resizeIntoNative, resizeIntoNativeSync, shrinkOnLoadPath, shrinkTarget, SHRINK_MIN_SIDE_FACTOR, type StagePixels } from '../lib/image-stage';
-import { native } from '../lib/native';
+import { MobileNetError } from '../lib/core/errors';
+import { centralCropBox, prepareImage, prepareImageInto, resizeBilinear } from '../lib/core/image';
+import { dctShrink, jpegSize, resizeIntoNative, resizeIntoNativeSync, shrinkOnLoadPath, shrinkTarget, SHRINK_MIN_SIDE_FACTOR, type StagePixels } from '../lib/core/image-stage';
+import { native } from '../lib/core/native';
 import { demoPath, maxAbsDiff, rng, tempDir } from './helpers/images';
 
 const TFJS_LUT = Float32Array.from({ length: 256 }, (_, x) => Math.fround(Math.fround(x * Math.fround(2 / 255)) - 1));
@@ -28,7 +28,7 @@ function toRgb(p: StagePixels): Uint8Array {
   return rgb;
 }
 
-/** lib/image.ts's JavaScript path for one mode. */
+/** lib/core/image.ts's JavaScript path for one mode. */
 function jsReference(p: StagePixels, R: number, mode: 'tfjs' | 'center-crop'): Float32Array {
   const rgb = toRgb(p);
   if (mode === 'tfjs') return resizeBilinear(rgb, p.height, p.width, 3, R, R, true, { lut: TFJS_LUT });

@@ -4,8 +4,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
 import { requireData, SAMPLE_LABELS } from './helpers/data';
-import { MobileNetError } from '../lib/errors';
-import { centralCropBox, decodePixels, prepareBatch, prepareImage, resizeBilinear } from '../lib/image';
+import { MobileNetError } from '../lib/core/errors';
+import { centralCropBox, decodePixels, prepareBatch, prepareImage, resizeBilinear } from '../lib/core/image';
 import {
   demoPath, makeVariants, maxAbsDiff, meanAbsDiff, rgbOf, rng, SAMPLE_DIR, tempDir, Variant,
 } from './helpers/images';

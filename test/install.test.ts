@@ -8,9 +8,9 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { MobileNetError } from '../lib/errors';
-import { addonCandidates, loadAddon } from '../lib/native';
-import { requireOptional } from '../lib/optional';
+import { MobileNetError } from '../lib/core/errors';
+import { addonCandidates, loadAddon } from '../lib/core/native';
+import { requireOptional } from '../lib/core/optional';
 import { REPO_ROOT } from './helpers/images';
 
 function tempRoot(): string {
@@ -67,7 +67,7 @@ describe('install: addon loader', () => {
     const target = addonCandidates(root)[1];
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.copyFileSync(built, target);
-    const script = `const { loadAddon } = require(${JSON.stringify(path.join(REPO_ROOT, 'dist', 'lib', 'native.js'))});
+    const script = `const { loadAddon } = require(${JSON.stringify(path.join(REPO_ROOT, 'dist', 'lib', 'core', 'native.js'))});
       const a = loadAddon(${JSON.stringify(root)});
       console.log(JSON.stringify({ onednn: a.info().onednn, file: Object.keys(require.cache).find((k) => k.endsWith('.node')) }));`;
     const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import * as fs from 'fs';
 import * as path from 'path';
-import { MobileNetError } from '../lib/errors';
-import { imagenetLabels, labelsFor, topK } from '../lib/labels';
+import { MobileNetError } from '../lib/core/errors';
+import { imagenetLabels, labelsFor, topK } from '../lib/core/labels';
 import { requireData, SAMPLE_LABELS, SLIM_LABELS } from './helpers/data';
 import { rng } from './helpers/images';
 

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import * as ort from 'onnxruntime-node';
 import { load, loadWeights, randomWeights, BUNDLED_WEIGHTS, MobileNetError, type ArchSpec, type ModelWeights } from '../lib';
-import { exportOnnx, ONNX_INPUT } from '../lib/export/onnx';
+import { exportOnnx, ONNX_INPUT } from '../lib/apps/export/onnx';
 import { uniformImages as inputs } from './helpers/random';
 
 const base: ArchSpec = { alpha: 1, resolution: 224, classes: 1000, channelRule: 'keras', padding: 'same', bnEpsilon: 1e-3, variant: 'mobilenet' };

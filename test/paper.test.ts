@@ -1,14 +1,14 @@
 /**
  * The paper's published figures (typed from Howard et al. 2017, never from our own output) against
- * what lib/paper computes from the spec, within the paper's rounding.
+ * what lib/apps/paper computes from the spec, within the paper's rounding.
  */
 import { expect } from 'chai';
-import { depthwiseSeparableCost, depthwiseSeparableParams, layerTypeShares, separableCostRatio, standardConvCost, standardConvParams, table3Rows } from '../lib/paper/cost';
-import { buildPaperTables, tablesToMarkdown } from '../lib/paper/tables';
-import type { PaperResults } from '../lib/paper/results';
-import { cost, DEFAULT_ARCH, type ArchSpec } from '../lib/spec';
-import { summaryMarkdown } from '../lib/cli/commands/summary';
-import { MobileNetError } from '../lib/errors';
+import { depthwiseSeparableCost, depthwiseSeparableParams, layerTypeShares, separableCostRatio, standardConvCost, standardConvParams, table3Rows } from '../lib/apps/paper/cost';
+import { buildPaperTables, tablesToMarkdown } from '../lib/apps/paper/tables';
+import type { PaperResults } from '../lib/apps/paper/results';
+import { cost, DEFAULT_ARCH, type ArchSpec } from '../lib/core/spec';
+import { summaryMarkdown } from '../lib/apps/cli/commands/summary';
+import { MobileNetError } from '../lib/core/errors';
 
 const arch = (o: Partial<ArchSpec> = {}): ArchSpec => ({ ...DEFAULT_ARCH, ...o });
 

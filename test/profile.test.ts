@@ -1,8 +1,8 @@
 /** model.profile(): one row per layer of the spec, with a real kernel name and consistent totals. */
 import { expect } from 'chai';
 import { load, type MobileNet } from '../lib';
-import { buildLayers } from '../lib/spec';
-import { profileMarkdown, isReference } from '../lib/cli/commands/profile';
+import { buildLayers } from '../lib/core/spec';
+import { profileMarkdown, isReference } from '../lib/apps/cli/commands/profile';
 
 /** No conv layer among `layers` spent time in a layout reorder. */
 function expectNoConvReorders(layers: Array<{ name: string; type: string; reorderMs: number }>): void {

@@ -7,10 +7,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { expect } from 'chai';
 import { load } from '../lib';
-import { evaluateAccuracy } from '../lib/accuracy';
-import { measureTiming } from '../lib/paper/measure';
-import { buildReportHtml } from '../lib/paper/report';
-import { collectResults } from '../lib/paper/results';
+import { evaluateAccuracy } from '../lib/apps/accuracy';
+import { measureTiming } from '../lib/apps/paper/measure';
+import { buildReportHtml } from '../lib/apps/paper/report';
+import { collectResults } from '../lib/apps/paper/results';
 import { requireData, requireTool, SAMPLE_LABELS, slimGraph } from './helpers/data';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -1,6 +1,6 @@
-/** The server's admission control (lib/server/admission.ts): count and time bounds, first-come decode slots. */
+/** The server's admission control (lib/apps/server/admission.ts): count and time bounds, first-come decode slots. */
 import { expect } from 'chai';
-import { Admission } from '../lib/server/admission';
+import { Admission } from '../lib/apps/server/admission';
 
 describe('server admission: a queue bounded by count and by time', () => {
   it('refuses by count at maxQueue, whatever the rate', () => {

@@ -9,7 +9,7 @@ import * as http from 'http';
 import * as net from 'net';
 import { expect } from 'chai';
 import { load, type MobileNet } from '../lib';
-import { createServer, type MobileNetServer } from '../lib/server';
+import { createServer, type MobileNetServer } from '../lib/apps/server';
 import { CLI } from './helpers/cli';
 import { demoPath } from './helpers/images';
 

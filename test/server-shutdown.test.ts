@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DEMO_DIR, REPO_ROOT } from './helpers/images';
 
-const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'main.js');
+const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'apps', 'cli', 'main.js');
 
 function startServe(args: string[]): Promise<{ child: ChildProcess; base: string; stderr: () => string }> {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -10,7 +10,7 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { load, MobileNet } from '../lib';
 import type { ClassScore } from '../lib';
-import { createServer, type MobileNetServer } from '../lib/server';
+import { createServer, type MobileNetServer } from '../lib/apps/server';
 import { DEMO_DIR, rng } from './helpers/images';
 
 interface Reply {

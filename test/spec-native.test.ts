@@ -1,7 +1,7 @@
-/** lib/spec.ts and native/engine/spec.cc describe the same network for every configuration. */
+/** lib/core/spec.ts and native/engine/spec.cc describe the same network for every configuration. */
 import { expect } from 'chai';
-import { native } from '../lib/native';
-import { buildLayers, DEFAULT_ARCH, type ArchSpec, type ChannelRule, type PaddingMode, type Variant } from '../lib/spec';
+import { native } from '../lib/core/native';
+import { buildLayers, DEFAULT_ARCH, type ArchSpec, type ChannelRule, type PaddingMode, type Variant } from '../lib/core/spec';
 
 describe('spec: TypeScript and native agree', () => {
   const alphas = [1, 0.75, 0.5, 0.35, 0.25, 0.1, 1 / 32, 0.6];
@@ -30,7 +30,7 @@ describe('spec: TypeScript and native agree', () => {
     expect(checked).to.equal(alphas.length * resolutions.length * 12);
   });
 
-  it('the native spec rejects what lib/spec.ts rejects', () => {
+  it('the native spec rejects what lib/core/spec.ts rejects', () => {
     expect(() => native().specLayers({ ...DEFAULT_ARCH, alpha: 1.5 })).to.throw(/alpha/);
     expect(() => native().specLayers({ ...DEFAULT_ARCH, variant: 'deep' as 'mobilenet' })).to.throw();
   });

@@ -1,12 +1,12 @@
 /**
- * lib/spec.ts against the numbers published in Howard et al. 2017 (arXiv:1704.04861) and against
+ * lib/core/spec.ts against the numbers published in Howard et al. 2017 (arXiv:1704.04861) and against
  * TensorFlow's documented SAME-padding rule. The expected values are the paper's, typed from its
  * tables, never outputs of our own code.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { expect } from 'chai';
-import { ArchSpec, DEFAULT_ARCH, buildLayers, cost } from '../lib/spec';
+import { ArchSpec, DEFAULT_ARCH, buildLayers, cost } from '../lib/core/spec';
 
 import { requireData, tfjsModel } from './helpers/data';
 

@@ -1,7 +1,7 @@
 /** The full-convolution (Table 4) and shallow (Table 5) variants run on the engine: shapes, finiteness. */
 import { expect } from 'chai';
 import { load } from '../lib';
-import { buildLayers, DEFAULT_ARCH, featureWidth, type Variant } from '../lib/spec';
+import { buildLayers, DEFAULT_ARCH, featureWidth, type Variant } from '../lib/core/spec';
 
 function randomInput(n: number, r: number, seed: number): Float32Array {
   const x = new Float32Array(n * r * r * 3);

@@ -2,9 +2,9 @@
 import { expect } from 'chai';
 import * as path from 'path';
 import { load } from '../lib';
-import { loadTfjsLayers } from '../lib/weights/tfjs';
-import { expectedTensors } from '../lib/weights/types';
-import { weightedLayers } from '../lib/spec';
+import { loadTfjsLayers } from '../lib/core/weights/tfjs';
+import { expectedTensors } from '../lib/core/weights/types';
+import { weightedLayers } from '../lib/core/spec';
 import { requireData } from './helpers/data';
 import { TFJS_025, slimGraph, tempDir, removeDir, writeSafetensors } from './helpers/weights-fixtures';
 

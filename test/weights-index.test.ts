@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as fs from 'fs';
 import * as path from 'path';
-import { detectFormat, loadWeights } from '../lib/weights';
+import { detectFormat, loadWeights } from '../lib/core/weights';
 import { requireData } from './helpers/data';
 import { TFJS_025, slimGraph, tempDir, removeDir } from './helpers/weights-fixtures';
 import { rejection } from './helpers/errors';

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { randomWeights } from '../lib/weights/random';
-import { expectedTensors } from '../lib/weights/types';
-import { ArchSpec, DEFAULT_ARCH, buildLayers, weightedLayers } from '../lib/spec';
-import { MobileNetError } from '../lib/errors';
+import { randomWeights } from '../lib/core/weights/random';
+import { expectedTensors } from '../lib/core/weights/types';
+import { ArchSpec, DEFAULT_ARCH, buildLayers, weightedLayers } from '../lib/core/spec';
+import { MobileNetError } from '../lib/core/errors';
 
 const arch = (o: Partial<ArchSpec>): ArchSpec => ({ ...DEFAULT_ARCH, ...o });
 

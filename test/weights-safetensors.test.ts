@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadSafetensors } from '../lib/weights/safetensors';
-import { randomWeights } from '../lib/weights/random';
-import { expectedTensors } from '../lib/weights/types';
-import { ArchSpec, DEFAULT_ARCH, weightedLayers } from '../lib/spec';
+import { loadSafetensors } from '../lib/core/weights/safetensors';
+import { randomWeights } from '../lib/core/weights/random';
+import { expectedTensors } from '../lib/core/weights/types';
+import { ArchSpec, DEFAULT_ARCH, weightedLayers } from '../lib/core/spec';
 import { removeDir, tempDir, writeRawSafetensors, writeSafetensors } from './helpers/weights-fixtures';
 import { rejection } from './helpers/errors';
 

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadTfjsLayers } from '../lib/weights/tfjs';
-import { expectedTensors } from '../lib/weights/types';
-import { weightedLayers } from '../lib/spec';
+import { loadTfjsLayers } from '../lib/core/weights/tfjs';
+import { expectedTensors } from '../lib/core/weights/types';
+import { weightedLayers } from '../lib/core/spec';
 import { requireData } from './helpers/data';
 import { TFJS_025, TFJS_075, copyModelDir, readJson, removeDir, writeJson } from './helpers/weights-fixtures';
 import { rejection } from './helpers/errors';

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadTfSlimFrozen } from '../lib/weights/tfslim';
-import { loadTfjsLayers } from '../lib/weights/tfjs';
-import { graphDefType } from '../lib/weights/proto/graph';
+import { loadTfSlimFrozen } from '../lib/core/weights/tfslim';
+import { loadTfjsLayers } from '../lib/core/weights/tfjs';
+import { graphDefType } from '../lib/core/weights/proto/graph';
 import { requireData } from './helpers/data';
 import { TFJS_025, slimGraph, tempDir, removeDir } from './helpers/weights-fixtures';
 import { rejection } from './helpers/errors';

@@ -1,9 +1,9 @@
-/** Runs the built CLI (dist/lib/cli/main.js) as a user does: a separate process, its exit code and output. */
+/** Runs the built CLI (dist/lib/apps/cli/main.js) as a user does: a separate process, its exit code and output. */
 import { execFile } from 'child_process';
 import * as path from 'path';
 import { REPO_ROOT } from './data';
 
-export const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'main.js');
+export const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'apps', 'cli', 'main.js');
 
 export interface Run {
   status: number;

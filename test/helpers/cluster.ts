@@ -2,15 +2,19 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { Queue } from 'bullmq';
 import sharp from 'sharp';
-import { runBatch } from '../../lib/batch';
-import type { MobileNet } from '../../lib';
+import { runBatch } from '../../lib/apps/batch';
+import { producerFingerprint, type ModelFingerprint } from '../../lib/apps/cluster/fingerprint';
+import { runClusterBatch, type ClusterBatchOptions, type ClusterSummary } from '../../lib/apps/cluster/producer';
+import { load, type MobileNet } from '../../lib';
 import { REPO_ROOT, SAMPLE_DIR } from './images';
-import { redisMissing } from './redis';
+import { redisMissing, startRedis, type RedisServer } from './redis';
 import { requireData, requireTool } from './skip';
 
-export const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'main.js');
+export const CLI = path.join(REPO_ROOT, 'dist', 'lib', 'apps', 'cli', 'main.js');
 
 /** Skips the suite without redis-server or the sample photos (under CI=true: fails instead). */
 export function requireRedis(ctx: Mocha.Context): void {
@@ -132,4 +136,55 @@ export async function killAll(procs: WorkerProcess[]): Promise<void> {
       await p.exited;
     }
   }));
+}
+
+/** What a cluster suite's tests share; the fields are set by the suite's before hook. */
+export interface ClusterSuite {
+  redis: RedisServer;
+  root: string;
+  model: MobileNet;
+  fingerprint: ModelFingerprint;
+  featureWidth: number;
+  /** Worker processes to kill after each test. */
+  procs: WorkerProcess[];
+  /** A producer run in this process on `queueName`, 8 images a chunk. */
+  produce(queueName: string, input: string, out: string, extra?: Partial<ClusterBatchOptions>): Promise<ClusterSummary>;
+  /** A BullMQ handle on a queue, closed after the suite. */
+  queueOf(name: string): Queue;
+}
+
+/**
+ * Registers a cluster suite's hooks (call it inside describe): a redis-server on a free port, a temp
+ * folder, the bundled model and its fingerprint; workers killed after each test, all closed at the end.
+ */
+export function clusterSuite(tmpPrefix: string): ClusterSuite {
+  const queues: Queue[] = [];
+  const c = {
+    procs: [] as WorkerProcess[],
+    produce: (queueName: string, input: string, out: string, extra: Partial<ClusterBatchOptions> = {}): Promise<ClusterSummary> =>
+      runClusterBatch({ input, out, queue: c.redis.url, queueName, fingerprint: c.fingerprint, featureWidth: c.featureWidth, chunkSize: 8, pollMs: 50, ...extra }),
+    queueOf: (name: string): Queue => {
+      const q = new Queue(name, { connection: { host: '127.0.0.1', port: c.redis.port } });
+      queues.push(q);
+      return q;
+    },
+  } as ClusterSuite;
+  before(async function () {
+    requireRedis(this);
+    c.redis = await startRedis();
+    c.root = fs.mkdtempSync(path.join(os.tmpdir(), tmpPrefix));
+    c.model = await load();
+    ({ fingerprint: c.fingerprint, featureWidth: c.featureWidth } = await producerFingerprint({}));
+  });
+  afterEach(async () => {
+    await killAll(c.procs.splice(0));
+  });
+  after(async () => {
+    await killAll(c.procs.splice(0));
+    await Promise.all(queues.map((q) => q.close()));
+    c.model?.dispose();
+    await c.redis?.stop();
+    if (c.root) fs.rmSync(c.root, { recursive: true, force: true });
+  });
+  return c;
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { MobileNetError } from '../../lib/errors';
+import { MobileNetError } from '../../lib/core/errors';
 
 /** Awaits `p`, which must reject with a MobileNetError, and returns that error for further checks. */
 export async function rejection(p: Promise<unknown>): Promise<MobileNetError> {

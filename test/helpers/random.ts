@@ -1,6 +1,6 @@
 /** Seeded randomness for tests: reproducible inputs without pulling in any heavy module. */
 
-import { mulberry32 } from '../../lib/weights/random';
+import { mulberry32 } from '../../lib/core/weights/random';
 
 /** mulberry32, the generator the library's random weights use. */
 export const prng = mulberry32;

@@ -1,7 +1,7 @@
 /**
  * An independent reference for the engine: the Keras MobileNet v1 rebuilt with TF.js layers on the
  * pure-JS CPU backend. It shares nothing with lib/ except the ArchSpec *type*: channel counts, layer
- * names and padding are derived here from the rules the ArchSpec names, so a mistake in lib/spec.ts
+ * names and padding are derived here from the rules the ArchSpec names, so a mistake in lib/core/spec.ts
  * cannot hide itself by being repeated in the reference.
  *
  * Building and running TF.js on the CPU backend is slow (seconds for α=1/224), so fixtures (model.json +
@@ -14,7 +14,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { prng } from './random';
-import type { ArchSpec } from '../../lib/spec';
+import type { ArchSpec } from '../../lib/core/spec';
 
 export const FIXTURE_VERSION = 'v2';
 export const FIXTURE_ROOT = path.join(os.tmpdir(), 'mobilenet-native-fixtures');
@@ -364,7 +364,7 @@ export function maxAbs(a: Float32Array): number {
 }
 
 /**
- * The reference model's own tensors under the neutral names of lib/weights/types.ts (TF.js already
+ * The reference model's own tensors under the neutral names of lib/core/weights/types.ts (TF.js already
  * stores HWIO / HWIM, the layouts that file documents). For configurations no file format carries
  * (slim channel clamping, the Table 4/5 variants) this hands the engine exactly what TF.js ran.
  */

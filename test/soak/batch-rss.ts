@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { runBatch } from '../../lib/batch';
+import { runBatch } from '../../lib/apps/batch';
 import { load } from '../../lib';
 
 const DATA_DIR = path.resolve(process.env.MOBILENET_DATA ?? path.join(__dirname, '..', '..', '..', '..', 'shared', 'data'));

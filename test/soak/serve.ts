@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   const good = all.filter((b) => b.good);
   const hostile = all.filter((b) => !b.good);
 
-  const server = spawn(process.execPath, [path.join(REPO, 'dist', 'lib', 'cli', 'main.js'), 'serve', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = spawn(process.execPath, [path.join(REPO, 'dist', 'lib', 'apps', 'cli', 'main.js'), 'serve', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const base = await new Promise<string>((resolve, reject) => {
     let err = '';
     server.stderr.on('data', (d: Buffer) => {

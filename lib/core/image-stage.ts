@@ -1,0 +1,120 @@
+/**
+ * The decode + resize stage's two speed-ups over decoding every pixel and resizing in JavaScript:
+ *
+ * - Shrink-on-decode ('auto', the default) keeps the shorter side at least SHRINK_TARGET_FACTOR·R
+ *   (4R) before TF's exact bilinear step makes R×R:
+ *   - a JPEG *file* is decoded with libjpeg's DCT scaling alone (1/2, 1/4 or 1/8, the largest that
+ *     keeps 4R), through libvips' load option `file.jpg[shrink=s]`; no resampling kernel runs;
+ *   - a JPEG *buffer* (sharp takes no load options there) whose shorter side is at least
+ *     SHRINK_MIN_SIDE_FACTOR·R is decoded with sharp's shrink-on-load and reduced with its 'linear'
+ *     kernel to a shorter side of 4R;
+ *   - any other format that large is reduced the same way while libvips streams it in, so its
+ *     full-size pixels never sit in memory (a 6000² PNG held 108 MB per decode, and glibc kept
+ *     much of it after: docs/hostile-input.md).
+ *   On the 200 sample photos upscaled to 4000×3000, α=0.75/224: full decode 86.5 % top-1, DCT 1/2
+ *   alone 87.0 %, DCT + 'linear' to 4R 85.5 %, to 3R 85.0 %, to 2R 83.5 %, DCT 1/4 alone 85.0 %
+ *   (README, "The whole job"). Smaller images are decoded in full, so the 'tfjs' mode stays
+ *   bit-identical to TF.js on them. `decode: 'full'` turns shrinking off.
+ * - The resize + normalise runs in C++ (native/image/resize.cc) on libuv's pool, straight into the
+ *   caller's buffer (a batch's input), bit-identical to `resizeBilinear` in lib/core/image.ts.
+ */
+import { fail } from './errors';
+import { native } from './native';
+import type { Preprocess } from './image';
+import { centralCropBox } from './image-resize';
+
+export type DecodeMode = 'auto' | 'full';
+
+/** The shorter side kept before the exact bilinear step, in multiples of R. */
+export const SHRINK_TARGET_FACTOR = 4;
+/** Shrink only when libjpeg can scale by at least 1/2: sharp picks 1/s for a total shrink ≥ s + 1. */
+export const SHRINK_MIN_SIDE_FACTOR = 3 * SHRINK_TARGET_FACTOR;
+
+export function checkDecodeMode(v: unknown): DecodeMode {
+  const mode = v ?? 'auto';
+  if (mode !== 'auto' && mode !== 'full') fail('ERR_INVALID_ARGUMENT', `decode must be 'auto' or 'full', got ${JSON.stringify(v)}`);
+  return mode;
+}
+
+/**
+ * Width and height from a JPEG's SOFn header, without decoding; undefined when the bytes are not a
+ * JPEG or no frame header is found (the caller then decodes in full, and sharp reports any damage).
+ */
+export function jpegSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined;
+  let i = 2;
+  while (i + 9 < bytes.length) {
+    if (bytes[i] !== 0xff) return undefined;
+    const marker = bytes[i + 1];
+    if (marker === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      i += 2; // markers without a length
+      continue;
+    }
+    const length = (bytes[i + 2] << 8) | bytes[i + 3];
+    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC).
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      const height = (bytes[i + 5] << 8) | bytes[i + 6];
+      const width = (bytes[i + 7] << 8) | bytes[i + 8];
+      return width > 0 && height > 0 ? { width, height } : undefined;
+    }
+    if (marker === 0xda || marker === 0xd9 || length < 2) return undefined; // scan data before any frame header
+    i += 2 + length;
+  }
+  return undefined;
+}
+
+/**
+ * The shorter side to reduce to while decoding, or undefined to decode every pixel (the rule above).
+ * `size`: a JPEG's from its frame header; another format's from its header (sharp's metadata()).
+ */
+export function shrinkTarget(bytes: Uint8Array, resolution: number, mode: DecodeMode, size = jpegSize(bytes)): number | undefined {
+  if (mode === 'full' || !size) return undefined;
+  return Math.min(size.width, size.height) >= SHRINK_MIN_SIDE_FACTOR * resolution ? SHRINK_TARGET_FACTOR * resolution : undefined;
+}
+
+/** The largest libjpeg DCT scale 1/s (s = 8, 4 or 2) that keeps the shorter side ≥ 4R; 1 when none does. */
+export function dctShrink(size: { width: number; height: number }, resolution: number): 1 | 2 | 4 | 8 {
+  const short = Math.min(size.width, size.height), keep = SHRINK_TARGET_FACTOR * resolution;
+  for (const s of [8, 4, 2] as const) if (Math.floor(short / s) >= keep) return s;
+  return 1;
+}
+
+/**
+ * For a JPEG file that shrink-on-decode applies to: the path with libvips' load option
+ * `[shrink=s]` (libjpeg decodes at 1/s); undefined to decode `bytes` as they are. An image over
+ * `maxPixels` is left to the full decode, which refuses it by its real size.
+ */
+export function shrinkOnLoadPath(file: string, bytes: Uint8Array, resolution: number, mode: DecodeMode, maxPixels: number): string | undefined {
+  if (mode === 'full' || file.endsWith(']')) return undefined;  // a name that ends in [...] would read as load options
+  const size = jpegSize(bytes);
+  if (!size || size.width * size.height > maxPixels) return undefined;
+  const s = dctShrink(size, resolution);
+  return s > 1 ? `${file}[shrink=${s}]` : undefined;
+}
+
+export interface StagePixels {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 1 | 3 | 4;
+}
+
+function cropFor(p: StagePixels, preprocess: Preprocess, fraction: number): [number, number, number, number] {
+  if (preprocess === 'tfjs') return [0, 0, p.height, p.width];
+  const box = centralCropBox(p.height, p.width, fraction);
+  return [box.top, box.left, box.height, box.width];
+}
+
+/** Resize + normalise on libuv's pool into `out` at `offset` (R·R·3 floats); resolves when written. */
+export function resizeIntoNative(p: StagePixels, resolution: number, preprocess: Preprocess, fraction: number, out: Float32Array, offset: number): Promise<void> {
+  return native().resizeInto(p.data, p.height, p.width, p.channels, cropFor(p, preprocess, fraction), resolution, resolution, preprocess, out, offset);
+}
+
+/** The same on the calling thread (tests, and callers that cannot wait). */
+export function resizeIntoNativeSync(p: StagePixels, resolution: number, preprocess: Preprocess, fraction: number, out: Float32Array, offset: number): void {
+  native().resizeIntoSync(p.data, p.height, p.width, p.channels, cropFor(p, preprocess, fraction), resolution, resolution, preprocess, out, offset);
+}

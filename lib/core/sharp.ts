@@ -1,0 +1,29 @@
+/**
+ * sharp, the image decoder, kept apart from optional.ts: its type differs between module systems
+ * (CommonJS default import or `export =`), so no declaration that the package's entries reach may
+ * name it: only image.ts imports this, and exports none of its types.
+ */
+import { MobileNetError } from './errors';
+
+type Sharp = typeof import('sharp').default;
+let sharpModule: Sharp | undefined;
+
+/**
+ * sharp, loaded on the first decode: it needs its platform binary (@img/sharp-linux-x64), which is
+ * sharp's own optional dependency, so an --omit=optional install can still load models and run
+ * raw pixels and tensors.
+ */
+export function loadSharp(): Sharp {
+  if (sharpModule) return sharpModule;
+  try {
+    const mod = require('sharp') as Sharp & { default?: Sharp }; // eslint-disable-line @typescript-eslint/no-require-imports
+    sharpModule = mod.default ?? mod;  // CommonJS: module.exports = Sharp
+    return sharpModule;
+  } catch (e) {
+    throw new MobileNetError(
+      'ERR_UNSUPPORTED',
+      `decoding encoded images needs sharp, which cannot load here (${(e as Error).message.split('\n')[0]}). Its binaries are its own optional dependencies, left out by --omit=optional: npm install --include=optional sharp. Raw pixels ({ data, width, height }) and Float32Array tensors need no decoder.`,
+      { cause: e },
+    );
+  }
+}
