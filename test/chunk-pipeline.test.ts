@@ -1,4 +1,4 @@
-/** ChunkPipeline (lib/cluster/chunk-pipeline.ts): one pipeline for every chunk a worker holds. */
+/** ChunkPipeline (lib/apps/cluster/chunk-pipeline.ts): one pipeline for every chunk a worker holds. */
 import { expect } from 'chai';
 import * as path from 'path';
 import { ChunkPipeline } from '../lib/apps/cluster/chunk-pipeline';

@@ -16,7 +16,7 @@
  *   (README, "The whole job"). Smaller images are decoded in full, so the 'tfjs' mode stays
  *   bit-identical to TF.js on them. `decode: 'full'` turns shrinking off.
  * - The resize + normalise runs in C++ (native/image/resize.cc) on libuv's pool, straight into the
- *   caller's buffer (a batch's input), bit-identical to `resizeBilinear` in lib/core/image.ts.
+ *   caller's buffer (a batch's input), bit-identical to `resizeBilinear` in lib/core/image-resize.ts.
  */
 import { fail } from './errors';
 import { native } from './native';

@@ -118,7 +118,7 @@ Napi::Value profile_to_js(Napi::Env env, const mobilenet::Profile& p) {
   return o;
 }
 
-// specLayers(config) → the native Table 1, for the test that keeps lib/spec.ts and spec.cc equal.
+// specLayers(config) → the native Table 1, for the test that keeps lib/core/spec.ts and spec.cc equal.
 Napi::Value SpecLayers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw_code(env, "ERR_INVALID_ARGUMENT", "specLayers(config)");

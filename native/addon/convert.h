@@ -1,5 +1,5 @@
 // JavaScript values ↔ engine types for the addon: options in, profiles and tables out. lib/ has
-// validated every value (lib/validate.ts); this converts, and refuses what it cannot convert.
+// validated every value (lib/core/validate.ts); this converts, and refuses what it cannot convert.
 #pragma once
 #include <napi.h>
 
@@ -17,7 +17,7 @@ Napi::Error error_with_code(Napi::Env env, const std::string& code, const std::s
 
 mobilenet::ArchSpec parse_config(const Napi::Object& o);
 
-// The limits lib/limits.ts passes in (the one table; these defaults only serve a bare addon).
+// The limits lib/core/limits.ts passes in (the one table; these defaults only serve a bare addon).
 struct Limits {
   int batch = 65536;         // images per infer() call
   int profile_batch = 1024;  // images per profiled pass

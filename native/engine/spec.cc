@@ -30,7 +30,7 @@ void pad_for(int size, int kernel, int stride, PaddingMode mode, int& before, in
 }  // namespace
 
 int scaled_channels(int base, double alpha, ChannelRule rule) {
-  // Same epsilon as lib/spec.ts: keeps 0.75·64 from flooring to 47 through binary rounding.
+  // Same epsilon as lib/core/spec.ts: keeps 0.75·64 from flooring to 47 through binary rounding.
   int scaled = static_cast<int>(std::floor(base * alpha + 1e-9));
   return rule == ChannelRule::Slim ? std::max(scaled, 8) : scaled;
 }

@@ -1,4 +1,4 @@
-// Table 1 of the MobileNet v1 paper as data. Mirrors lib/spec.ts exactly; test/spec-native.test.ts
+// Table 1 of the MobileNet v1 paper as data. Mirrors lib/core/spec.ts exactly; test/spec-native.test.ts
 // keeps the two in agreement, so the TS side can answer summary()/cost() without native code.
 #pragma once
 #include <cstdint>

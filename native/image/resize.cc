@@ -8,7 +8,7 @@ namespace mobilenet {
 
 namespace {
 
-// The float32 tables of lib/image.ts (TFJS_LUT, UNIT_LUT): the product is rounded to float, then the offset.
+// The float32 tables of lib/core/image-resize.ts (TFJS_LUT, UNIT_LUT): the product is rounded to float, then the offset.
 struct Tables {
   float tfjs[256], unit[256];
   Tables() {
@@ -62,7 +62,7 @@ void resize_bilinear(const ResizeJob& j) {
   const float* lut = tfjs ? kTables.tfjs : kTables.unit;
   const Axis rows = axis(j.crop_height, j.out_height, j.crop_top, tfjs, j.src_width * j.channels);
   const Axis cols = axis(j.crop_width, j.out_width, j.crop_left, tfjs, j.channels);
-  // Grey is replicated to RGB and alpha is dropped, as lib/image.ts rawToRgb does before resizing.
+  // Grey is replicated to RGB and alpha is dropped, as lib/core/image.ts rawToRgb does before resizing.
   const int step[3] = {0, j.channels == 1 ? 0 : 1, j.channels == 1 ? 0 : 2};
   float* o = j.out;
   for (int r = 0; r < j.out_height; ++r) {

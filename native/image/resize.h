@@ -1,6 +1,6 @@
 // TF's bilinear resize (legacy sampling, half_pixel_centers = false) of 8-bit pixels straight into a
 // float batch buffer, with the per-pixel normalisation of the preprocessing mode. Pure C++17; the
-// same arithmetic as lib/image.ts resizeBilinear (interpolate in double, store float32), so the two
+// same arithmetic as lib/core/image-resize.ts resizeBilinear (interpolate in double, store float32), so the two
 // agree bit for bit.
 #pragma once
 #include <cstdint>

@@ -282,20 +282,25 @@ class ProducerRun {
   /** Every 2 s: live workers for the progress line, and a warning per worker that refuses our chunks. */
   private async statusLoop(): Promise<void> {
     while (!this.finished) {
-      try {
-        this.progress.workers = await this.queue.getWorkersCount();
-        const refusals = await this.client.hgetall(refusalsKey(this.s.name));
-        for (const [worker, why] of Object.entries(refusals)) {
-          const r = JSON.parse(why) as { fp?: string; message?: string };
-          if (r.fp !== this.fp || this.refusalsSeen.has(worker)) continue;
-          this.refusalsSeen.add(worker);
-          this.warn(`worker ${worker} refuses this run's chunks: ${r.message ?? 'model mismatch'}`);
-        }
-      } catch {
-        // Redis away: the collector's connection reports it.
-      }
+      await this.checkWorkers();
       this.report();
       for (let t = 0; t < 20 && !this.finished; t++) await new Promise((r) => setTimeout(r, 100));
+    }
+    await this.checkWorkers(); // a run shorter than the 2 s period still warns of a worker that refused it
+  }
+
+  private async checkWorkers(): Promise<void> {
+    try {
+      this.progress.workers = await this.queue.getWorkersCount();
+      const refusals = await this.client.hgetall(refusalsKey(this.s.name));
+      for (const [worker, why] of Object.entries(refusals)) {
+        const r = JSON.parse(why) as { fp?: string; message?: string };
+        if (r.fp !== this.fp || this.refusalsSeen.has(worker)) continue;
+        this.refusalsSeen.add(worker);
+        this.warn(`worker ${worker} refuses this run's chunks: ${r.message ?? 'model mismatch'}`);
+      }
+    } catch {
+      // Redis away: the collector's connection reports it.
     }
   }
 
