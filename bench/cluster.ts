@@ -1,5 +1,5 @@
 /**
- * `npm run bench:cluster [-- --rounds 3 --chunk-size 16]`: img/s of the cluster batch against the
+ * `npm run bench:cluster [-- --rounds 3 --chunk-size 16 --repeat 1]`: img/s of the cluster batch against the
  * local `mobilenet batch` on the 200 sample photos, on this machine: 1 worker × 2 threads and
  * 2 workers × 1 thread, each behind one producer and one redis-server. Alternating rounds; each
  * figure is the batch command's own img/s (model loading and worker start-up excluded on both
@@ -56,9 +56,9 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-async function runOnce(c: Config, redis: RedisServer, client: IORedis, dir: string, round: number): Promise<Run> {
+async function runOnce(c: Config, redis: RedisServer, client: IORedis, dir: string, round: number, input: Input): Promise<Run> {
   const out = path.join(dir, `${c.name.replace(/\W+/g, '_')}-${round}.jsonl`);
-  const args = ['batch', SAMPLE_DIR, '--out', out, '--no-progress'];
+  const args = ['batch', input.dir, '--out', out, '--no-progress'];
   const workers: WorkerProcess[] = [];
   const queueName = `bench${round}_${c.name.replace(/\W+/g, '')}`;
   if (c.workers) {
@@ -81,15 +81,31 @@ async function runOnce(c: Config, redis: RedisServer, client: IORedis, dir: stri
   for (const w of workers) w.child.kill('SIGTERM');
   await Promise.all(workers.map((w) => w.exited));
   const m = /done: (\d+) images .* ([\d.]+) img\/s/.exec(p.log());
-  if (end.code !== 0 || !m || Number(m[1]) !== 200) throw new Error(`${c.name}: ${p.log()}`);
+  if (end.code !== 0 || !m || Number(m[1]) !== input.images) throw new Error(`${c.name}: ${p.log()}`);
   const n = Number(m[1]);
   const perImage = c.workers ? { commands: (after.commands - before.commands) / n, netIn: (after.netIn - before.netIn) / n, netOut: (after.netOut - before.netOut) / n } : undefined;
   return { rate: Number(m[2]), wall, cpuMsPerImage: (cpu * 1000) / n, perImage };
 }
 
+interface Input {
+  dir: string;
+  images: number;
+}
+
+/** The 200 sample photos, or `repeat` links to each under other names (a longer run: fixed costs weigh less). */
+function sampleInput(repeat: number, scratch: string): Input {
+  if (repeat === 1) return { dir: SAMPLE_DIR, images: 200 };
+  const dir = path.join(scratch, 'input');
+  fs.mkdirSync(dir);
+  const photos = fs.readdirSync(SAMPLE_DIR).filter((f) => f.endsWith('.jpg'));
+  for (let k = 0; k < repeat; k++) for (const f of photos) fs.symlinkSync(path.join(SAMPLE_DIR, f), path.join(dir, `r${k}_${f}`));
+  return { dir, images: photos.length * repeat };
+}
+
 async function main(): Promise<void> {
   const rounds = arg('rounds', 3);
   const chunk = arg('chunk-size', 16);
+  const repeat = arg('repeat', 1);
   const configs: Config[] = [
     { name: 'local batch' },
     { name: `1 worker × 2 threads, chunk ${chunk}`, workers: [2], chunkSize: chunk },
@@ -101,12 +117,13 @@ async function main(): Promise<void> {
   const client = new IORedis(redis.port, '127.0.0.1');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mobilenet-bench-cluster-'));
   const results = new Map<string, Run[]>();
+  const input = sampleInput(repeat, dir);
   try {
     for (let r = 0; r < rounds; r++) {
       // Rotate the order each round so that no configuration always runs first (or last).
       const order = configs.map((_, i) => configs[(i + r) % configs.length]);
       for (const c of order) {
-        const res = await runOnce(c, redis, client, dir, r);
+        const res = await runOnce(c, redis, client, dir, r, input);
         process.stderr.write(`round ${r + 1}/${rounds}: ${c.name}: ${res.rate.toFixed(1)} img/s, ${res.cpuMsPerImage.toFixed(2)} CPU ms/image\n`);
         results.set(c.name, [...(results.get(c.name) ?? []), res]);
       }
@@ -127,8 +144,8 @@ async function main(): Promise<void> {
     const per = rs[rs.length - 1].perImage;
     return { config: c.name, rates: rs.map((x) => Number(x.rate.toFixed(1))), medianImgPerS: Number(rate.toFixed(1)), vsLocal: Number(median(rs.map((x, i) => x.rate / local[i].rate)).toFixed(3)), cpuMsPerImage: Number(median(rs.map((x) => x.cpuMsPerImage)).toFixed(2)), redisPerImage: per && { commands: Number(per.commands.toFixed(2)), bytesIn: Math.round(per.netIn), bytesOut: Math.round(per.netOut) } };
   });
-  const report = { date: new Date().toISOString(), cpu: os.cpus()[0]?.model, cores: os.cpus().length, images: 200, rounds, command: `npm run bench:cluster -- --rounds ${rounds} --chunk-size ${chunk}`, rows };
-  fs.writeFileSync(path.join(REPO_ROOT, 'bench', 'results', 'cluster.json'), JSON.stringify(report, null, 2) + '\n');
+  const report = { date: new Date().toISOString(), cpu: os.cpus()[0]?.model, cores: os.cpus().length, images: input.images, rounds, command: `npm run bench:cluster -- --rounds ${rounds} --chunk-size ${chunk}${repeat > 1 ? ` --repeat ${repeat}` : ''}`, rows };
+  fs.writeFileSync(path.join(REPO_ROOT, 'bench', 'results', repeat > 1 ? `cluster-x${repeat}.json` : 'cluster.json'), JSON.stringify(report, null, 2) + '\n');
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');
 }
 
