@@ -3,6 +3,7 @@
  * with its output checked: summary, tables, profile --json, export (then onnxruntime), quantize (then
  * load with the calibration) and report.
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -10,7 +11,7 @@ import { expect } from 'chai';
 import * as ort from 'onnxruntime-node';
 import { load } from '../lib';
 import { buildLayers, cost, type ArchSpec } from '../lib/core/spec';
-import { cli } from './helpers/cli';
+import { cli, CLI } from './helpers/cli';
 import { BUNDLED_MODEL } from './helpers/data';
 import { DEMO_DIR } from './helpers/images';
 import { uniformImages } from './helpers/random';
@@ -122,5 +123,17 @@ describe('CLI commands, run as commands', function () {
     for (let n = 1; n <= 9; n++) expect(html).to.include(`id="table${n}"`);
     expect((html.match(/<svg[\s>]/g) ?? []).length).to.be.at.least(4);
     expect(html).to.not.match(/<script|src="http/);
+  });
+});
+
+describe('cli: start-up loads only what the command needs', function () {
+  this.timeout(60000);
+  it('a command off the cluster (--version, batch --help) does not load bullmq or ioredis', () => {
+    for (const args of [['--version'], ['batch', '--help']]) {
+      const probe = `process.on('exit', () => { const q = Object.keys(require.cache).filter((k) => /node_modules\\/(bullmq|ioredis)\\//.test(k)); if (q.length) { console.error('loaded ' + q[0]); process.exitCode = 3; } });
+        require(${JSON.stringify(CLI)}).buildProgram().parse(['node', 'mobilenet', ...${JSON.stringify(args)}]);`;
+      const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).to.equal(0);
+    }
   });
 });

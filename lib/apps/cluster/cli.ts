@@ -4,10 +4,10 @@ import { outputFormat } from '../batch';
 import { fail, flag, int, type Precision } from '../../core';
 import { reportError } from '../cli/main';
 import { modelOptions, parseNumberOption, type ModelCliOptions } from '../cli/commands/classify';
-import { DEFAULT_QUEUE_NAME } from './connection';
 import { parsePrecision, producerFingerprint } from './fingerprint';
-import { runClusterBatch, type ClusterSummary } from './producer';
-import { startClusterWorker } from './worker';
+import type { ClusterSummary } from './producer';
+import { DEFAULT_QUEUE_NAME } from './defaults';
+// The producer and the worker (bullmq, ioredis: ~130 ms of start-up) load only when a command runs on a queue.
 import { applyCoreBudget, coreBudget } from '../core-budget';
 import { BatchBar, runBatchCommand } from '../cli/progress';
 
@@ -54,6 +54,7 @@ export async function runClusterBatchCli(input: string, opts: ClusterBatchCliOpt
     const { fingerprint, featureWidth } = await producerFingerprint(opts);
     const extensions = opts.ext?.split(',').map((e) => e.trim()).filter((e) => e !== '');
     bar.start(input, extensions, { workers: 0, pending: 0 });
+    const { runClusterBatch } = await import('./producer');
     const summary = await runClusterBatch({
       input, out: opts.out, queue: opts.queue as string, queueName: opts.queueName, fingerprint, featureWidth, embed: opts.embed, topk: opts.topk, extensions,
       chunkSize: opts.chunkSize, maxPending: opts.maxPending, shipBytes: opts.shipBytes, maxChunkBytes: opts.maxChunkBytes, signal,
@@ -97,6 +98,7 @@ export function registerWorker(program: Command): void {
         // The local batch's core budget: decoders and the OpenMP team share the cores without spinning.
         const budget = coreBudget({ threads: opts.threads, concurrency: opts.decoders });
         applyCoreBudget(budget);
+        const { startClusterWorker } = await import('./worker');
         const worker = await startClusterWorker({ ...opts, threads: budget.threads, decoders: budget.decoders, log: (m) => process.stderr.write(`mobilenet worker: ${m}\n`) });
         let signals = 0;
         const stop = (signal: NodeJS.Signals): void => {

@@ -6,7 +6,7 @@ import IORedis, { type RedisOptions } from 'ioredis';
 import { describe, fail } from '../../core';
 
 /** Default queue name: the BullMQ queue, and the prefix of the producer lock and refusal keys. */
-export const DEFAULT_QUEUE_NAME = 'mobilenet';
+export { DEFAULT_QUEUE_NAME } from './defaults';
 /** BullMQ's key prefix (its default), so that its tools (Taskforce, bull-board) find the queue. */
 export const KEY_PREFIX = 'bull';
 
