@@ -7,22 +7,21 @@
  * workers go on with them, and the next run collects them instead of queueing them again.
  */
 import * as fs from 'fs';
-import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import { csvField, csvHeader, formatRecord, listInputs, outputFormat, readExisting, type BatchProgress, type BatchRecord, type OutputFormat } from '../batch';
 import { describe, fail } from '../../core';
 import { Collector } from './collector';
+import { Completions } from './completions';
 import { checkQueueName, connectRedis, DEFAULT_QUEUE_NAME, KEY_PREFIX, parseQueueUrl, throttledLog } from './connection';
 import { fingerprintId, type ModelFingerprint } from './fingerprint';
-import { CHUNK_FORMAT, chunkJobId, chunkJobOptions, chunkProblem, producerLockKey, refusalsKey, type ChunkData } from './jobs';
+import { chunkJobId, chunkJobOptions, chunkProblem, producerLockKey, refusalsKey, type ChunkData } from './jobs';
 import { ProducerLock } from './lock';
+import { Chunker, CHUNK_TOO_LARGE, MAX_CHUNK_BYTES_LIMIT } from './chunker';
 
-/** Most image bytes one chunk may carry through Redis (base64 adds a third; Redis' bulk limit is 512 MB). */
-export const MAX_CHUNK_BYTES_LIMIT = 256 * 1024 * 1024;
-/** The code of a file too large for one chunk under --ship-bytes. */
-export const CHUNK_TOO_LARGE = 'ERR_CHUNK_TOO_LARGE';
+export { CHUNK_TOO_LARGE, MAX_CHUNK_BYTES_LIMIT };
+
 
 export interface ClusterBatchOptions {
   input: string;
@@ -46,7 +45,7 @@ export interface ClusterBatchOptions {
   maxPending?: number;
   /** Producer lock TTL (default 15 s; refreshed every third of it). */
   lockTtlMs?: number;
-  /** How often Redis is asked for finished chunks when the last ask found none (default 50 ms; 200 ms was up to a tenth of a 200-image run). */
+  /** How often Redis is asked for finished chunks when none came and no completion event woke the producer (default 200 ms). */
   pollMs?: number;
   signal?: AbortSignal;
   onProgress?: (p: ClusterProgress) => void;
@@ -75,7 +74,7 @@ function intIn(v: number, name: string, min: number, max: number): number {
   return v;
 }
 
-interface Settings {
+export interface Settings {
   format: OutputFormat;
   embed: boolean;
   topk: number;
@@ -145,11 +144,13 @@ async function produce(o: ClusterBatchOptions, s: Settings, client: IORedis, loc
     return fail('ERR_INVALID_ARGUMENT', `cannot open ${o.out} for appending: ${(e as Error).message}`, e);
   }
   const queue = new Queue(s.name, { connection: client, prefix: KEY_PREFIX });
-  const run = new ProducerRun(o, s, queue, client, lock, fd, resume.done, warn);
+  const completions = new Completions(client, s.name);
+  const run = new ProducerRun(o, s, queue, client, lock, fd, resume.done, warn, completions);
   try {
     if (s.format === 'csv' && resume.empty) fs.writeSync(fd, s.header.map(csvField).join(',') + '\n');
     return await run.execute(source, first);
   } finally {
+    await completions.close();
     await queue.close().catch(() => undefined);
     try {
       fs.fsyncSync(fd);
@@ -181,6 +182,7 @@ class ProducerRun {
   constructor(
     private readonly o: ClusterBatchOptions, private readonly s: Settings, private readonly queue: Queue, private readonly client: IORedis,
     private readonly lock: ProducerLock, private readonly fd: number, private readonly done: Set<string>, private readonly warn: (m: string) => void,
+    private readonly completions: Completions,
   ) {
     this.fp = fingerprintId(o.fingerprint);
     this.collector = new Collector({
@@ -247,6 +249,7 @@ class ProducerRun {
     } finally {
       this.finished = true;
       this.wake?.();
+      this.completions.wake(); // the loops' waits end now, not at their next poll
       await Promise.all(loops);
     }
     if (stopped) await this.collector.collectOnce().catch(() => 0);
@@ -275,7 +278,7 @@ class ProducerRun {
       this.wake = undefined;
       w?.();
       if (this.fatal !== undefined) return;
-      if (n === 0) await new Promise((r) => setTimeout(r, this.o.pollMs ?? 50));
+      if (n === 0) await this.completions.wait(this.o.pollMs ?? 200);
     }
   }
 
@@ -284,7 +287,7 @@ class ProducerRun {
     while (!this.finished) {
       await this.checkWorkers();
       this.report();
-      for (let t = 0; t < 20 && !this.finished; t++) await new Promise((r) => setTimeout(r, 100));
+      for (let t = 0; t < 100 && !this.finished; t++) await new Promise((r) => setTimeout(r, 20));
     }
     await this.checkWorkers(); // a run shorter than the 2 s period still warns of a worker that refused it
   }
@@ -335,65 +338,5 @@ class ProducerRun {
       await this.nextRound();
       this.checkFatal();
     }
-  }
-}
-
-/** Groups names into chunks; with --ship-bytes reads each file and cuts chunks by bytes too. */
-class Chunker {
-  private files: string[] = [];
-  private bytes: string[] = [];
-  private size = 0;
-  private ready: ChunkData[] = [];
-
-  constructor(private readonly o: ClusterBatchOptions, private readonly s: Settings, private readonly fp: string,
-    private readonly reject: (file: string, error: { code: string; message: string }) => void, private readonly warn: (m: string) => void) {}
-
-  /** Adds a file; returns the chunks ready to be queued (several at a time, to queue them in one round trip). */
-  async add(file: string): Promise<ChunkData[]> {
-    if (this.o.shipBytes) {
-      let buf: Buffer;
-      try {
-        buf = await fsp.readFile(file);
-      } catch (e) {
-        this.reject(file, { code: (e as NodeJS.ErrnoException).code ?? 'ERR_INVALID_ARGUMENT', message: `cannot read ${file}: ${(e as Error).message}` });
-        return [];
-      }
-      if (buf.length > this.s.maxChunkBytes) {
-        const message = `${file} is ${buf.length} bytes, over --max-chunk-bytes ${this.s.maxChunkBytes} (the most image bytes one chunk carries through Redis); raise it (up to ${MAX_CHUNK_BYTES_LIMIT}) or run the workers on a shared filesystem without --ship-bytes`;
-        this.warn(message);
-        this.reject(file, { code: CHUNK_TOO_LARGE, message });
-        return [];
-      }
-      if (this.size + buf.length > this.s.maxChunkBytes) this.cut();
-      this.bytes.push(buf.toString('base64'));
-      this.size += buf.length;
-    }
-    this.files.push(file);
-    if (this.files.length >= this.s.chunkSize) this.cut();
-    // Several chunks per round trip, but never more than one chunk's worth of bytes held here.
-    if (this.ready.length >= 16 || (this.o.shipBytes && this.ready.length > 0)) return this.take();
-    return [];
-  }
-
-  finish(): ChunkData[] {
-    this.cut();
-    return this.take();
-  }
-
-  private take(): ChunkData[] {
-    const r = this.ready;
-    this.ready = [];
-    return r;
-  }
-
-  private cut(): void {
-    if (this.files.length === 0) return;
-    const { embed, topk } = this.s;
-    const data: ChunkData = { v: CHUNK_FORMAT, fp: this.fp, fingerprint: this.o.fingerprint, embed, topk, cwd: process.cwd(), files: this.files };
-    if (this.o.shipBytes) data.bytes = this.bytes;
-    this.ready.push(data);
-    this.files = [];
-    this.bytes = [];
-    this.size = 0;
   }
 }
