@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { applyCoreBudget, coreBudget } from '../../core-budget';
 import { fail } from '../../../core';
-import { createServer, type ModelSource } from '../../server';
+import { createServer, type ModelSource, type ServerOptions } from '../../server';
 import { reportError } from '../main';
 
 function parseNumber(name: string, integer: boolean) {
@@ -26,24 +26,12 @@ function collectModel(v: string, previous: Record<string, ModelSource> | undefin
   return out;
 }
 
-interface ServeOptions {
+/** What commander parses: the server's options, plus where to listen and --model/--log in their CLI form. */
+interface ServeOptions extends Omit<ServerOptions, 'models' | 'logger'> {
   port: number;
   host: string;
   model?: Record<string, ModelSource>;
-  maxBodyMb?: number;
-  maxPixels?: number;
-  timeoutMs?: number;
-  maxQueue?: number;
-  maxQueueMs?: number;
-  concurrency?: number;
-  maxFiles?: number;
-  threads?: number;
-  maxWaitMs?: number;
-  preprocess?: 'tfjs' | 'center-crop';
   log?: boolean;
-  allowSvg?: boolean;
-  decodeTimeoutMs?: number;
-  maxConcurrentDecodes?: number;
 }
 
 export function register(program: Command): void {
