@@ -85,12 +85,12 @@ export function dctShrink(size: { width: number; height: number }, resolution: n
 
 /**
  * For a JPEG file that shrink-on-decode applies to: the path with libvips' load option
- * `[shrink=s]` (libjpeg decodes at 1/s); undefined to decode `bytes` as they are. An image over
+ * `[shrink=s]` (libjpeg decodes at 1/s); undefined to decode `bytes` as they are. `size`: the
+ * JPEG's, when the caller has read it already. An image over
  * `maxPixels` is left to the full decode, which refuses it by its real size.
  */
-export function shrinkOnLoadPath(file: string, bytes: Uint8Array, resolution: number, mode: DecodeMode, maxPixels: number): string | undefined {
+export function shrinkOnLoadPath(file: string, bytes: Uint8Array, resolution: number, mode: DecodeMode, maxPixels: number, size = jpegSize(bytes)): string | undefined {
   if (mode === 'full' || file.endsWith(']')) return undefined;  // a name that ends in [...] would read as load options
-  const size = jpegSize(bytes);
   if (!size || size.width * size.height > maxPixels) return undefined;
   const s = dctShrink(size, resolution);
   return s > 1 ? `${file}[shrink=${s}]` : undefined;

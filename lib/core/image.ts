@@ -301,9 +301,11 @@ async function decodeForStage(input: ImageInput, o: ResolvedOptions): Promise<St
   else return { ...(await decodePixels(input, o.maxPixels, o.timeoutSeconds)), channels: 3 }; // not an image: decodePixels names what it got
   if (bytes.length === 0) fail('ERR_INVALID_IMAGE', 'expected encoded image bytes, got an empty buffer');
   what ??= `a buffer of ${bytes.length} bytes`;
-  const shrunk = o.sourceFile !== undefined ? shrinkOnLoadPath(o.sourceFile, bytes, o.resolution, o.decode, o.maxPixels) : undefined;
+  if (o.decode === 'full') return decodeRaw(bytes, o.maxPixels, what, undefined, o.timeoutSeconds);
+  const jpeg = jpegSize(bytes);  // read once: the file rule and the buffer rule both need it
+  const shrunk = o.sourceFile !== undefined && jpeg ? shrinkOnLoadPath(o.sourceFile, bytes, o.resolution, o.decode, o.maxPixels, jpeg) : undefined;
   if (shrunk !== undefined) return decodeRaw(shrunk, o.maxPixels, what, undefined, o.timeoutSeconds);
-  const size = o.decode === 'full' ? undefined : (jpegSize(bytes) ?? (await headerSize(bytes)));
+  const size = jpeg ?? (await headerSize(bytes));
   return decodeRaw(bytes, o.maxPixels, what, shrinkTarget(bytes, o.resolution, o.decode, size), o.timeoutSeconds);
 }
 
