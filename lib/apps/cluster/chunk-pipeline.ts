@@ -16,7 +16,7 @@ interface Pending {
 }
 
 export class ChunkPipeline {
-  private readonly queue: Array<PipelineImage & { chunk: Pending; name: string }> = [];
+  private readonly queue: Array<{ image: PipelineImage; chunk: Pending }> = [];
   /** Image key → its chunk and file name; keys are unique even when two chunks name one file. */
   private readonly owners = new Map<string, { chunk: Pending; name: string }>();
   private waiting: Array<() => void> = [];
@@ -45,7 +45,7 @@ export class ChunkPipeline {
         failed: (e) => (this.chunks.delete(chunk), reject(e)),
       };
       this.chunks.add(chunk);
-      for (const image of images) this.queue.push({ ...image, chunk, name: image.file });
+      for (const image of images) this.queue.push({ image, chunk });
       this.wakeAll();
     });
   }
@@ -63,10 +63,10 @@ export class ChunkPipeline {
       flush();
       await new Promise<void>((r) => this.waiting.push(r));
     }
-    const { chunk, name, input } = this.queue.shift()!;
+    const { image, chunk } = this.queue.shift()!;
     const key = String(this.seq++);
-    this.owners.set(key, { chunk, name });
-    return { file: key, input };
+    this.owners.set(key, { chunk, name: image.file });
+    return { file: key, input: image.input };
   }
 
   private wakeAll(): void {
