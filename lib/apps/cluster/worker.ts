@@ -26,7 +26,7 @@ export interface ClusterWorkerOptions extends ClusterModelOptions {
   concurrency?: number;
   /** Most images per forward pass (default 16, as the local batch). */
   batchSize?: number;
-  /** Images decoded at once, across the chunks held (default: cores + 1, as the local batch). */
+  /** Images decoded at once, across the chunks held (default 4, as runBatch; `mobilenet worker`: cores + 1, as `mobilenet batch`). */
   decoders?: number;
   /** BullMQ lock of a chunk in work, renewed at half of it (default 30 s). */
   lockMs?: number;
