@@ -1,7 +1,8 @@
 {
   # The same sources as CMakeLists.txt, for users who build with node-gyp (`npx node-gyp rebuild`).
   # cmake-js is the primary build (it finds oneDNN through its CMake package); this file assumes
-  # the system oneDNN from Debian's libdnnl-dev in the default include and library paths.
+  # the system oneDNN from Debian's libdnnl-dev and libjpeg from libjpeg62-turbo-dev in the default
+  # include and library paths.
   # scripts/check-build-files.js (run in CI) checks that both files list the same sources and defines.
   "targets": [
     {
@@ -23,6 +24,7 @@
         "native/onednn/profiler.cc",
         "native/onednn/backend.cc",
         "native/image/resize.cc",
+        "native/image/jpeg.cc",
         "native/addon/addon.cc",
         "native/addon/convert.cc",
         "native/addon/image.cc"
@@ -32,7 +34,7 @@
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fopenmp", "-O3", "-ffp-contract=off", "-Wall", "-Wextra"],
-      "libraries": ["-ldnnl", "-fopenmp"]
+      "libraries": ["-ldnnl", "-ljpeg", "-fopenmp"]
     }
   ]
 }

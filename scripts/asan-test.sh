@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TESTS=(engine executor spec-native weights-engine workers server server-shutdown attack-input
+TESTS=(engine executor spec-native weights-engine workers server server-shutdown attack-input jpeg-stage
   parity variants precision profile onnx-export batch lifetime cli-commands)
 # ASAN_TESTS="profile precision" runs only those suites (after the C++ unit tests).
 [ -n "${ASAN_TESTS:-}" ] && read -r -a TESTS <<<"$ASAN_TESTS"

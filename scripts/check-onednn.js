@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// binding.gyp runs this before compiling: without oneDNN it prints what to install (the text
-// cmake/OneDNN.cmake prints too) and fails, instead of a bare "dnnl.hpp: No such file" from g++.
+// binding.gyp runs this before compiling: without oneDNN or libjpeg it prints what to install (the
+// texts cmake/OneDNN.cmake and cmake/Jpeg.cmake print too) and fails, instead of a bare
+// "dnnl.hpp: No such file" from g++.
 // gyp fails on any stderr output, so it writes nothing when all is well.
 'use strict';
 const { spawnSync } = require('child_process');
@@ -25,3 +26,6 @@ if (header.status !== 0) failWith(`mobilenet-native: dnnl.hpp (oneDNN) not found
 const version = probe('#include <oneapi/dnnl/dnnl_version.h>\nDNNL_VERSION_MAJOR.DNNL_VERSION_MINOR\n');
 const found = (version.stdout || '').trim().split('\n').pop().replace(/\s+/g, '');
 if (!/^2\.\d+$/.test(found)) failWith(`mobilenet-native is written for the oneDNN 2.x API; found oneDNN ${found}.\n${missing}`);
+// jpeglib.h needs <stdio.h> first (it uses FILE and size_t without including them).
+const jpeg = probe('#include <stdio.h>\n#include <jpeglib.h>\n', ['-o', '/dev/null']);
+if (jpeg.status !== 0) failWith(`mobilenet-native: jpeglib.h (libjpeg) not found by ${cxx}.\n${fs.readFileSync(path.join(__dirname, '..', 'cmake', 'jpeg-missing.txt'), 'utf8')}`);

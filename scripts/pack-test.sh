@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The install a user gets. `npm pack` (prepack builds the prebuild), then the tarball is installed into
-# empty apps with scripts off, in a mount namespace where the system's oneDNN headers and libraries,
-# libgomp, the OpenCL loader and the compilers are hidden. Checks there: require() and ESM import
+# empty apps with scripts off, in a mount namespace where the system's oneDNN and libjpeg headers and
+# libraries, libgomp, the OpenCL loader and the compilers are hidden. Checks there: require() and ESM import
 # load the model and classify the demo cat; every shared object the process maps is glibc/libstdc++
 # or inside node_modules; ldd of the addon resolves its non-glibc libraries inside the package; the
 # exports map and a TypeScript file using the public API (tsc --noEmit, commonjs and nodenext,
@@ -28,8 +28,9 @@ say "tarball contents"
 listing=$(tar tzf "$tarball")
 for f in LICENSE README.md package.json dist/lib/index.js dist/lib/index.d.ts dist/lib/apps/server/index.d.ts \
   prebuilds/linux-x64/mobilenet_native.node prebuilds/linux-x64/libdnnl.so.2 prebuilds/linux-x64/libgomp.so.1 \
-  prebuilds/linux-x64/licenses/libdnnl.so.2.copyright assets/labels/imagenet_simple_labels.json \
-  weights/mobilenet_v1_0.25_224/model.json binding.gyp scripts/check-onednn.js cmake/onednn-missing.txt; do
+  prebuilds/linux-x64/licenses/libdnnl.so.2.copyright prebuilds/linux-x64/libjpeg.so.62 \
+  prebuilds/linux-x64/licenses/libjpeg.so.62.copyright assets/labels/imagenet_simple_labels.json \
+  weights/mobilenet_v1_0.25_224/model.json binding.gyp scripts/check-onednn.js cmake/onednn-missing.txt cmake/jpeg-missing.txt; do
   grep -qx "package/$f" <<<"$listing" || die "the tarball lacks $f"
 done
 unwanted=$(grep -E '\.map$|^package/assets/demo/|^package/(test|bench)/|^package/dist/(test|bench)/|[^d]\.ts$|\.tgz$' <<<"$listing" || true)
@@ -106,17 +107,19 @@ die() { echo "pack-test: FAIL: $*" >&2; exit 1; }
 npm_install() { npm install --no-audit --no-fund --prefer-offline --loglevel=error "$@"; }
 : >"$work/empty"
 mkdir -p "$work/emptydir"
-# Hide oneDNN (headers, libraries), libgomp, the OpenCL loader and the compilers.
+# Hide oneDNN and libjpeg (headers, libraries), libgomp, the OpenCL loader and the compilers.
 for d in /usr/include/oneapi /usr/lib/x86_64-linux-gnu/cmake/dnnl; do [ -d "$d" ] && mount --bind "$work/emptydir" "$d"; done
 for f in /usr/include/dnnl*.h* /usr/lib/x86_64-linux-gnu/libdnnl.so* /usr/lib/x86_64-linux-gnu/libgomp.so* \
+  /usr/include/jpeglib.h /usr/lib/x86_64-linux-gnu/libjpeg.so* \
   /usr/lib/x86_64-linux-gnu/libOpenCL.so* /usr/bin/g++* /usr/bin/c++* /usr/bin/gcc* /usr/bin/cc /usr/bin/cpp* \
   /usr/bin/x86_64-linux-gnu-g++* /usr/bin/x86_64-linux-gnu-gcc* /usr/bin/x86_64-linux-gnu-cpp* /usr/bin/clang*; do
   [ -e "$f" ] && mount --bind "$work/empty" "$f"
 done
 [ ! -e /usr/include/oneapi/dnnl/dnnl.hpp ] || die "oneDNN headers still visible"
 [ ! -s /usr/lib/x86_64-linux-gnu/libdnnl.so.2 ] || die "libdnnl still visible"
+[ ! -s /usr/lib/x86_64-linux-gnu/libjpeg.so.62 ] || die "libjpeg still visible"
 if g++ --version >/dev/null 2>&1; then die "g++ still works"; fi
-echo "hidden: oneDNN headers and libraries, libgomp, libOpenCL, g++/gcc/cc"
+echo "hidden: oneDNN and libjpeg headers and libraries, libgomp, libOpenCL, g++/gcc/cc"
 
 run_checks() {  # app dir, node binary dir, label
   local app=$1 bin=$2 label=$3 out
@@ -134,7 +137,7 @@ run_checks() {  # app dir, node binary dir, label
     if (ours.length !== 1 || !ours[0].startsWith(prebuild)) problems.push(`addon loaded from ${ours}`);
     const system = /^\/(usr\/)?lib(64)?\/(x86_64-linux-gnu\/)?(libc|libm|libdl|libpthread|librt|libresolv|libutil|libanl|libnss_[a-z]+|ld-linux-x86-64|libstdc\+\+|libgcc_s)\.so/;  // glibc, and the C++ runtime Node links
     for (const lib of r.libs) if (!system.test(lib) && !lib.startsWith(`${app}/node_modules/`)) problems.push(`mapped from outside the app: ${lib}`);
-    for (const name of ["libdnnl.so.2", "libgomp.so.1"]) if (!r.libs.some((l) => l === prebuild + name)) problems.push(`${name} not mapped from ${prebuild}`);
+    for (const name of ["libdnnl.so.2", "libgomp.so.1", "libjpeg.so.62"]) if (!r.libs.some((l) => l === prebuild + name)) problems.push(`${name} not mapped from ${prebuild}`);
     if (problems.length) { console.error(problems.join("\n")); process.exit(1); }
   ' "$out" "$app" "$expected" || die "$label: require() results"
   out=$(PATH="$bin:$PATH" node check.mjs "$cat_png") || die "$label: ESM import check"

@@ -1,13 +1,22 @@
 /**
- * The decode + resize stage's two speed-ups over decoding every pixel and resizing in JavaScript:
+ * The decode + resize stage's speed-ups over decoding every pixel with sharp and resizing in JavaScript:
  *
+ * - The JPEG fast path (jpegInto; native/image/jpeg.cc): libjpeg decodes a baseline YCbCr or grey
+ *   JPEG and the resize + normalise runs in the same job on libuv's pool, straight into the caller's
+ *   buffer, holding two decoded rows at a time. sharp took 3–5 ms of CPU per ImageNet-size photo
+ *   for what libjpeg decodes in 1.4 (bench:pipeline --profile). The pixels are sharp's: bit-identical
+ *   on every sample photo (test/jpeg-stage.test.ts). A JPEG with an ICC profile other than the
+ *   standard sRGB one, an EXIF orientation, progressive coding or CMYK, and any libjpeg warning or
+ *   error, goes to sharp as before. The standard sRGB profile is taken as sRGB: sharp's lcms round
+ *   trip through it moves a few saturated colours by one level, the fast path does not.
  * - Shrink-on-decode ('auto', the default) keeps the shorter side at least SHRINK_TARGET_FACTOR·R
  *   (4R) before TF's exact bilinear step makes R×R:
- *   - a JPEG *file* is decoded with libjpeg's DCT scaling alone (1/2, 1/4 or 1/8, the largest that
- *     keeps 4R), through libvips' load option `file.jpg[shrink=s]`; no resampling kernel runs;
- *   - a JPEG *buffer* (sharp takes no load options there) whose shorter side is at least
- *     SHRINK_MIN_SIDE_FACTOR·R is decoded with sharp's shrink-on-load and reduced with its 'linear'
- *     kernel to a shorter side of 4R;
+ *   - a JPEG is decoded with libjpeg's DCT scaling alone (1/2, 1/4 or 1/8, the largest that keeps
+ *     4R): by the fast path, or for a file sharp decodes, through libvips' load option
+ *     `file.jpg[shrink=s]` (the same pixels); no resampling kernel runs;
+ *   - a JPEG *buffer* that the fast path hands back (sharp takes no load options there) whose
+ *     shorter side is at least SHRINK_MIN_SIDE_FACTOR·R is decoded with sharp's shrink-on-load and
+ *     reduced with its 'linear' kernel to a shorter side of 4R;
  *   - any other format that large is reduced the same way while libvips streams it in, so its
  *     full-size pixels never sit in memory (a 6000² PNG held 108 MB per decode, and glibc kept
  *     much of it after: docs/hostile-input.md).
@@ -15,8 +24,8 @@
  *   alone 87.0 %, DCT + 'linear' to 4R 85.5 %, to 3R 85.0 %, to 2R 83.5 %, DCT 1/4 alone 85.0 %
  *   (README, "The whole job"). Smaller images are decoded in full, so the 'tfjs' mode stays
  *   bit-identical to TF.js on them. `decode: 'full'` turns shrinking off.
- * - The resize + normalise runs in C++ (native/image/resize.cc) on libuv's pool, straight into the
- *   caller's buffer (a batch's input), bit-identical to `resizeBilinear` in lib/core/image-resize.ts.
+ * - Otherwise the resize + normalise runs in C++ (native/image/resize.cc) on libuv's pool, straight
+ *   into the caller's buffer (a batch's input), bit-identical to `resizeBilinear` in lib/core/image-resize.ts.
  */
 import { fail } from './errors';
 import { native } from './native';
@@ -94,6 +103,27 @@ export function shrinkOnLoadPath(file: string, bytes: Uint8Array, resolution: nu
   if (!size || size.width * size.height > maxPixels) return undefined;
   const s = dctShrink(size, resolution);
   return s > 1 ? `${file}[shrink=${s}]` : undefined;
+}
+
+let nativeJpeg = true;
+/** Turns the JPEG fast path off (true: on, the default), so that tests can compare it with sharp's. */
+export function useNativeJpeg(on: boolean): void {
+  nativeJpeg = on;
+}
+
+/**
+ * The JPEG fast path: libjpeg decodes (at 1/s where shrink-on-decode applies: the file rule above)
+ * and the resize runs in the same job on libuv's pool, straight into `out` (native/image/jpeg.h).
+ * Resolves '' when `out` holds the image, else why it takes the general path (sharp): not a
+ * baseline YCbCr or grey JPEG, an ICC profile or EXIF orientation to apply, over maxPixels, or any
+ * libjpeg warning or error. The pixels are sharp's (test/jpeg-stage.test.ts).
+ */
+export function jpegInto(bytes: Uint8Array, size: { width: number; height: number },
+  o: { resolution: number; preprocess: Preprocess; decode: DecodeMode; maxPixels: number }, out: Float32Array, offset: number): Promise<string> {
+  if (!nativeJpeg) return Promise.resolve('fast path off');
+  if (size.width * size.height > o.maxPixels) return Promise.resolve('over maxPixels');
+  const shrink = o.decode === 'auto' ? dctShrink(size, o.resolution) : 1;
+  return native().decodeJpegInto(bytes, shrink, o.maxPixels, o.resolution, o.resolution, o.preprocess, out, offset);
 }
 
 export interface StagePixels {

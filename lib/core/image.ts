@@ -28,7 +28,7 @@ import { Blob } from 'buffer';
 import { fileURLToPath } from 'url';
 import { uvThreadpoolSize } from './env';
 import { describe, fail, MobileNetError } from './errors';
-import { checkDecodeMode, jpegSize, resizeIntoNative, shrinkOnLoadPath, shrinkTarget, type DecodeMode, type StagePixels } from './image-stage';
+import { checkDecodeMode, jpegInto, jpegSize, resizeIntoNative, shrinkOnLoadPath, shrinkTarget, type DecodeMode, type StagePixels } from './image-stage';
 import { CENTER_CROP_FRACTION } from './image-resize';
 import { LIMITS } from './limits';
 import * as v from './validate';
@@ -274,13 +274,16 @@ async function prepareInto(input: ImageInput, o: ResolvedOptions, out: Float32Ar
     return out;
   }
   const target = out ?? new Float32Array(size);
-  const pixels = await decodeForStage(input, o);
-  await resizeIntoNative(pixels, o.resolution, o.preprocess, CENTER_CROP_FRACTION, target, offset);
+  const pixels = await decodeForStage(input, o, target, offset);
+  if (pixels) await resizeIntoNative(pixels, o.resolution, o.preprocess, CENTER_CROP_FRACTION, target, offset);
   return target;
 }
 
-/** decodePixels for the resize stage: shrinks large JPEGs (o.decode) and keeps grey/RGBA as they are. */
-async function decodeForStage(input: ImageInput, o: ResolvedOptions): Promise<StagePixels> {
+/**
+ * decodePixels for the resize stage: shrinks large JPEGs (o.decode) and keeps grey/RGBA as they are.
+ * undefined: the JPEG fast path (image-stage.ts jpegInto) has already written the image into `out`.
+ */
+async function decodeForStage(input: ImageInput, o: ResolvedOptions, out: Float32Array, offset: number): Promise<StagePixels | undefined> {
   if (input instanceof URL || (typeof input === 'string' && input.startsWith('file:'))) input = pathOfUrl(input);
   if (input instanceof Blob) input = await input.arrayBuffer();
   if (isRawPixels(input) || input instanceof Float32Array) return { ...(await decodePixels(input, o.maxPixels, o.timeoutSeconds)), channels: 3 };
@@ -289,7 +292,6 @@ async function decodeForStage(input: ImageInput, o: ResolvedOptions): Promise<St
   if (typeof input === 'string') {
     const file = await bytesFromPath(input);
     what = `the file ${JSON.stringify(file)}`;
-    if (o.decode === 'full') return decodeRaw(file, o.maxPixels, what, undefined, o.timeoutSeconds);
     try {
       bytes = await fsp.readFile(file);
     } catch (err) {
@@ -301,8 +303,9 @@ async function decodeForStage(input: ImageInput, o: ResolvedOptions): Promise<St
   else return { ...(await decodePixels(input, o.maxPixels, o.timeoutSeconds)), channels: 3 }; // not an image: decodePixels names what it got
   if (bytes.length === 0) fail('ERR_INVALID_IMAGE', 'expected encoded image bytes, got an empty buffer');
   what ??= `a buffer of ${bytes.length} bytes`;
+  const jpeg = jpegSize(bytes);  // read once: the fast path, the file rule and the buffer rule all need it
+  if (jpeg && (await jpegInto(bytes, jpeg, o, out, offset)) === '') return undefined;
   if (o.decode === 'full') return decodeRaw(bytes, o.maxPixels, what, undefined, o.timeoutSeconds);
-  const jpeg = jpegSize(bytes);  // read once: the file rule and the buffer rule both need it
   const shrunk = o.sourceFile !== undefined && jpeg ? shrinkOnLoadPath(o.sourceFile, bytes, o.resolution, o.decode, o.maxPixels, jpeg) : undefined;
   if (shrunk !== undefined) return decodeRaw(shrunk, o.maxPixels, what, undefined, o.timeoutSeconds);
   const size = jpeg ?? (await headerSize(bytes));

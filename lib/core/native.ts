@@ -63,6 +63,12 @@ export interface NativeAddon {
     outHeight: number, outWidth: number, mode: 'tfjs' | 'center-crop', out: Float32Array, outOffset: number): Promise<void>;
   resizeIntoSync(src: Uint8Array, height: number, width: number, channels: number, crop: [number, number, number, number],
     outHeight: number, outWidth: number, mode: 'tfjs' | 'center-crop', out: Float32Array, outOffset: number): void;
+  /**
+   * A baseline JPEG decoded at 1/shrink and resized into out[outOffset…] in one job on libuv's pool
+   * (native/image/jpeg.h). Resolves '' when written, else why the image needs the general decoder.
+   */
+  decodeJpegInto(bytes: Uint8Array, shrink: 1 | 2 | 4 | 8, maxPixels: number, outHeight: number, outWidth: number,
+    mode: 'tfjs' | 'center-crop', out: Float32Array, outOffset: number): Promise<string>;
   /** glibc malloc_trim(0): hands freed heap memory back to the OS; false where there is nothing to trim or no glibc. */
   trimMemory?(): boolean;
   info(): {

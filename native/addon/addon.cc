@@ -378,6 +378,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("resizeInto", Napi::Function::New(env, mobilenet_addon::ResizeInto));
   exports.Set("resizeIntoSync", Napi::Function::New(env, mobilenet_addon::ResizeIntoSync));
+  exports.Set("decodeJpegInto", Napi::Function::New(env, mobilenet_addon::DecodeJpegInto));
   exports.Set("trimMemory", Napi::Function::New(env, TrimMemory));
   // Runs before the environment's objects are finalised: stop every executor thread so a
   // worker_thread that exits never leaves a native thread touching freed state.

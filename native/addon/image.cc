@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "../image/jpeg.h"
 #include "../image/resize.h"
 
 namespace mobilenet_addon {
@@ -9,7 +10,7 @@ namespace mobilenet_addon {
 namespace {
 
 [[noreturn]] void throw_invalid(Napi::Env env, const std::string& message) {
-  Napi::Error e = Napi::Error::New(env, "resizeInto: " + message);
+  Napi::Error e = Napi::Error::New(env, "image stage: " + message);
   e.Set("code", Napi::String::New(env, "ERR_INVALID_ARGUMENT"));
   throw e;
 }
@@ -22,17 +23,31 @@ int int_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
 }
 
 // Unpacks and checks the arguments; the sizes of both buffers are checked here, on the JS thread.
+mobilenet::Normalise mode_arg(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsString()) throw_invalid(info.Env(), "mode must be 'tfjs' or 'center-crop'");
+  const std::string mode = info[i].As<Napi::String>().Utf8Value();
+  if (mode == "tfjs") return mobilenet::Normalise::Tfjs;
+  if (mode == "center-crop") return mobilenet::Normalise::CenterCrop;
+  throw_invalid(info.Env(), "mode must be 'tfjs' or 'center-crop', got '" + mode + "'");
+}
+
+// out[offset ..] with room for outHeight · outWidth · 3 floats (checked on the JS thread).
+float* out_arg(const Napi::CallbackInfo& info, size_t i, size_t offset, int out_height, int out_width) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw_invalid(info.Env(), "out must be a Float32Array");
+  Napi::Float32Array out = info[i].As<Napi::Float32Array>();
+  if (offset + size_t(out_height) * out_width * 3 > out.ElementLength()) throw_invalid(info.Env(), "out is too short for outOffset + outHeight·outWidth·3");
+  return out.Data() + offset;
+}
+
 mobilenet::ResizeJob parse(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 10) throw_invalid(env, "expected 10 arguments");
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
     throw_invalid(env, "src must be a Uint8Array");
   if (!info[4].IsArray() || info[4].As<Napi::Array>().Length() != 4) throw_invalid(env, "crop must be [top, left, height, width]");
-  if (!info[8].IsTypedArray() || info[8].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    throw_invalid(env, "out must be a Float32Array");
   Napi::Uint8Array src = info[0].As<Napi::Uint8Array>();
   Napi::Array crop = info[4].As<Napi::Array>();
-  Napi::Float32Array out = info[8].As<Napi::Float32Array>();
   mobilenet::ResizeJob j{};
   j.src = src.Data();
   j.src_height = int_arg(info, 1, "height");
@@ -47,15 +62,9 @@ mobilenet::ResizeJob parse(const Napi::CallbackInfo& info) {
   j.crop_top = box[0], j.crop_left = box[1], j.crop_height = box[2], j.crop_width = box[3];
   j.out_height = int_arg(info, 5, "outHeight");
   j.out_width = int_arg(info, 6, "outWidth");
-  if (!info[7].IsString()) throw_invalid(env, "mode must be 'tfjs' or 'center-crop'");
-  const std::string mode = info[7].As<Napi::String>().Utf8Value();
-  if (mode == "tfjs") j.normalise = mobilenet::Normalise::Tfjs;
-  else if (mode == "center-crop") j.normalise = mobilenet::Normalise::CenterCrop;
-  else throw_invalid(env, "mode must be 'tfjs' or 'center-crop', got '" + mode + "'");
-  const size_t offset = size_t(int_arg(info, 9, "outOffset"));
+  j.normalise = mode_arg(info, 7);
   if (size_t(j.src_height) * j.src_width * j.channels > src.ElementLength()) throw_invalid(env, "src is shorter than height·width·channels");
-  if (offset + size_t(j.out_height) * j.out_width * 3 > out.ElementLength()) throw_invalid(env, "out is too short for outOffset + outHeight·outWidth·3");
-  j.out = out.Data() + offset;
+  j.out = out_arg(info, 8, size_t(int_arg(info, 9, "outOffset")), j.out_height, j.out_width);
   if (const char* why = mobilenet::check_resize_job(j); *why) throw_invalid(env, why);
   return j;
 }
@@ -77,7 +86,49 @@ class ResizeWorker : public Napi::AsyncWorker {
   Napi::ObjectReference src_, out_;
 };
 
+// decodeJpegInto(bytes, shrink, maxPixels, outHeight, outWidth, mode, out, outOffset): native/image/jpeg.h.
+class JpegWorker : public Napi::AsyncWorker {
+ public:
+  JpegWorker(const Napi::CallbackInfo& info)
+      : Napi::AsyncWorker(info.Env(), "mobilenet:jpeg"), deferred_(Napi::Promise::Deferred::New(info.Env())) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 8) throw_invalid(env, "decodeJpegInto: expected 8 arguments");
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+      throw_invalid(env, "bytes must be a Uint8Array");
+    Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+    job_.data = bytes.Data();
+    job_.size = bytes.ElementLength();
+    job_.shrink = int_arg(info, 1, "shrink");
+    if (!info[2].IsNumber() || !(info[2].As<Napi::Number>().DoubleValue() >= 1)) throw_invalid(env, "maxPixels must be a positive number");
+    job_.max_pixels = uint64_t(info[2].As<Napi::Number>().DoubleValue());
+    job_.out_height = int_arg(info, 3, "outHeight");
+    job_.out_width = int_arg(info, 4, "outWidth");
+    if (job_.out_height < 1 || job_.out_width < 1) throw_invalid(env, "outHeight and outWidth must be positive");
+    job_.normalise = mode_arg(info, 5);
+    job_.out = out_arg(info, 6, size_t(int_arg(info, 7, "outOffset")), job_.out_height, job_.out_width);
+    bytes_ = Napi::Persistent(info[0].As<Napi::Object>());
+    out_ = Napi::Persistent(info[6].As<Napi::Object>());
+  }
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+  void Execute() override { why_ = mobilenet::decode_jpeg_into(job_); }
+  void OnOK() override { deferred_.Resolve(Napi::String::New(Env(), why_)); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  mobilenet::JpegJob job_{};
+  std::string why_;
+  Napi::ObjectReference bytes_, out_;  // alive until the job has run
+};
+
 }  // namespace
+
+Napi::Value DecodeJpegInto(const Napi::CallbackInfo& info) {
+  auto* worker = new JpegWorker(info);  // a bad argument throws before anything is queued
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
 
 Napi::Value ResizeInto(const Napi::CallbackInfo& info) {
   const mobilenet::ResizeJob job = parse(info);

@@ -57,17 +57,19 @@ const char* check_resize_job(const ResizeJob& j) {
   return "";
 }
 
-void resize_bilinear(const ResizeJob& j) {
+// The resize reading its source rows through `rows` (in order: each output row asks for rows at or
+// after the previous one's), so that a decoder can stream them in (native/image/jpeg.cc).
+void resize_bilinear_rows(const ResizeJob& j, RowSource& rows_of) {
   const bool tfjs = j.normalise == Normalise::Tfjs;
   const float* lut = tfjs ? kTables.tfjs : kTables.unit;
-  const Axis rows = axis(j.crop_height, j.out_height, j.crop_top, tfjs, j.src_width * j.channels);
+  const Axis rows = axis(j.crop_height, j.out_height, j.crop_top, tfjs, 1);
   const Axis cols = axis(j.crop_width, j.out_width, j.crop_left, tfjs, j.channels);
   // Grey is replicated to RGB and alpha is dropped, as lib/core/image.ts rawToRgb does before resizing.
   const int step[3] = {0, j.channels == 1 ? 0 : 1, j.channels == 1 ? 0 : 2};
   float* o = j.out;
   for (int r = 0; r < j.out_height; ++r) {
-    const uint8_t* top = j.src + rows.lo[r];
-    const uint8_t* bottom = j.src + rows.hi[r];
+    const uint8_t *top = nullptr, *bottom = nullptr;
+    rows_of.rows(rows.lo[r], rows.hi[r], &top, &bottom);
     const double rf = rows.frac[r];
     for (int c = 0; c < j.out_width; ++c) {
       const int left = cols.lo[c], right = cols.hi[c];
@@ -83,6 +85,27 @@ void resize_bilinear(const ResizeJob& j) {
       }
     }
   }
+}
+
+void resize_bilinear(const ResizeJob& j) {
+  struct Whole : RowSource {
+    const uint8_t* src;
+    size_t stride;
+    void rows(int lo, int hi, const uint8_t** top, const uint8_t** bottom) override {
+      *top = src + size_t(lo) * stride;
+      *bottom = src + size_t(hi) * stride;
+    }
+  } whole;
+  whole.src = j.src;
+  whole.stride = size_t(j.src_width) * j.channels;
+  resize_bilinear_rows(j, whole);
+}
+
+CropBox central_crop(int height, int width) {
+  // lib/core/image-resize.ts centralCropBox, in the same double arithmetic.
+  const int top = int(std::trunc((height - height * kCenterCropFraction) / 2));
+  const int left = int(std::trunc((width - width * kCenterCropFraction) / 2));
+  return {top, left, height - 2 * top, width - 2 * left};
 }
 
 }  // namespace mobilenet

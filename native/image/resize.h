@@ -21,9 +21,27 @@ struct ResizeJob {
   float* out;                                          // out_height × out_width × 3 floats, NHWC
 };
 
+// Where the resize reads source rows: rows lo and hi (hi is lo or lo + 1) of the whole image, each
+// a row of src_width · channels bytes. Asked in order, never for a row before the previous lo.
+class RowSource {
+ public:
+  virtual ~RowSource() = default;
+  virtual void rows(int lo, int hi, const uint8_t** top, const uint8_t** bottom) = 0;
+};
+
+// TF-slim's central_fraction for evaluation (lib/core/image-resize.ts CENTER_CROP_FRACTION).
+constexpr double kCenterCropFraction = 0.875;
+struct CropBox {
+  int top, left, height, width;
+};
+// The 'center-crop' mode's box of a height × width image, as lib/core/image-resize.ts centralCropBox.
+CropBox central_crop(int height, int width);
+
 // Returns an empty string on success, else what is wrong with the job (nothing is written then).
 const char* check_resize_job(const ResizeJob& job);
 // Precondition: check_resize_job(job) is empty.
 void resize_bilinear(const ResizeJob& job);
+// The same with the source rows read through `rows` (job.src unused).
+void resize_bilinear_rows(const ResizeJob& job, RowSource& rows);
 
 }  // namespace mobilenet
