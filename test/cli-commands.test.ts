@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { expect } from 'chai';
+import sharp from 'sharp';
 import * as ort from 'onnxruntime-node';
 import { load } from '../lib';
 import { buildLayers, cost, type ArchSpec } from '../lib/core/spec';
@@ -134,6 +135,27 @@ describe('cli: start-up loads only what the command needs', function () {
         require(${JSON.stringify(CLI)}).buildProgram().parse(['node', 'mobilenet', ...${JSON.stringify(args)}]);`;
       const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
       expect(r.status, `${args.join(' ')}: ${r.stderr}`).to.equal(0);
+    }
+  });
+
+  it('a batch of plain JPEGs loads neither sharp (the JPEG fast path decodes them) nor protobufjs; a PNG loads sharp', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mobilenet-lazy-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'jpeg'));
+      fs.mkdirSync(path.join(dir, 'png'));
+      await sharp(path.join(DEMO_DIR, 'chelsea.png')).jpeg().toFile(path.join(dir, 'jpeg', 'cat.jpg'));
+      fs.copyFileSync(path.join(DEMO_DIR, 'chelsea.png'), path.join(dir, 'png', 'cat.png'));
+      for (const [sub, sharpWanted] of [['jpeg', false], ['png', true]] as const) {
+        const out = path.join(dir, `${sub}.jsonl`);
+        const probe = `process.on('exit', () => { const m = (re) => Object.keys(require.cache).some((k) => re.test(k)); console.log(JSON.stringify({ sharp: m(/node_modules\\/sharp\\//), protobufjs: m(/node_modules\\/protobufjs\\//) })); });
+          require(${JSON.stringify(CLI)}).buildProgram().parseAsync(['node', 'mobilenet', 'batch', ${JSON.stringify(path.join(dir, sub))}, '--out', ${JSON.stringify(out)}, '--weights', ${JSON.stringify(BUNDLED_MODEL)}, '--no-progress']);`;
+        const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+        expect(r.status, `${sub}: ${r.stderr}`).to.equal(0);
+        expect(fs.readFileSync(out, 'utf8'), `${sub}: the cat was classified`).to.match(/"className":"(tabby cat|tiger cat|Egyptian Mau|lynx)/);
+        expect(JSON.parse(r.stdout.trim().split('\n').pop()!), sub).to.deep.equal({ sharp: sharpWanted, protobufjs: false });
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

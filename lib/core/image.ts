@@ -32,7 +32,7 @@ import { checkDecodeMode, jpegInto, jpegSize, resizeIntoNative, shrinkOnLoadPath
 import { CENTER_CROP_FRACTION } from './image-resize';
 import { LIMITS } from './limits';
 import * as v from './validate';
-import { loadSharp } from './sharp';
+import { loadSharp, setSharpConcurrency } from './sharp';
 
 export { CENTER_CROP_FRACTION, centralCropBox, pixelsToTensor, resizeBilinear, type CropBox } from './image-resize';
 
@@ -322,9 +322,9 @@ async function headerSize(bytes: Buffer): Promise<{ width: number; height: numbe
   }
 }
 
-/** How many threads libvips (sharp) decodes with; loads sharp, so call it only where decoding is wanted. */
+/** How many threads libvips (sharp) decodes with: now if sharp is loaded, else when it loads. */
 export function setDecoderThreads(threads: number): void {
-  loadSharp().concurrency(threads);
+  setSharpConcurrency(threads);
 }
 
 /**

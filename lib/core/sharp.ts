@@ -7,6 +7,16 @@ import { MobileNetError } from './errors';
 
 type Sharp = typeof import('sharp').default;
 let sharpModule: Sharp | undefined;
+let threadsWanted: number | undefined;
+
+/**
+ * libvips threads per image, applied when sharp loads: loading it costs ~55 ms, which a process
+ * whose images all take the JPEG fast path (image-stage.ts) never pays.
+ */
+export function setSharpConcurrency(threads: number): void {
+  threadsWanted = threads;
+  sharpModule?.concurrency(threads);
+}
 
 /**
  * sharp, loaded on the first decode: it needs its platform binary (@img/sharp-linux-x64), which is
@@ -18,6 +28,7 @@ export function loadSharp(): Sharp {
   try {
     const mod = require('sharp') as Sharp & { default?: Sharp }; // eslint-disable-line @typescript-eslint/no-require-imports
     sharpModule = mod.default ?? mod;  // CommonJS: module.exports = Sharp
+    if (threadsWanted !== undefined) sharpModule.concurrency(threadsWanted);
     return sharpModule;
   } catch (e) {
     throw new MobileNetError(

@@ -3,7 +3,7 @@
  * an inference graph of dense float tensors needs. Field numbers are ONNX's; everything else in the
  * schema is optional and omitted. Kept as a string in a .ts module so dist/ needs no copied assets.
  */
-import * as protobuf from 'protobufjs';
+import type * as protobuf from 'protobufjs';
 
 export const ONNX_PROTO = `
 syntax = "proto3";
@@ -98,6 +98,7 @@ export const ATTR_INTS = 7;
 let root: protobuf.Root | undefined;
 
 export function onnxType(name: 'ModelProto'): protobuf.Type {
-  root ??= protobuf.parse(ONNX_PROTO, { keepCase: true }).root;
+  // protobufjs on first use: the CLI registers `export` in every process that starts.
+  root ??= (require('protobufjs') as typeof protobuf).parse(ONNX_PROTO, { keepCase: true }).root;  // eslint-disable-line @typescript-eslint/no-require-imports
   return root.lookupType(`onnx.${name}`);
 }

@@ -5,7 +5,7 @@
  * string in a .ts module so the compiled package finds it without copying non-TS files to dist/.
  * Enums are read as plain int32 (DT_FLOAT = 1, DT_INT32 = 3) so unknown values never fail decoding.
  */
-import * as protobuf from 'protobufjs';
+import type * as protobuf from 'protobufjs';
 
 export const GRAPH_PROTO = `
 syntax = "proto3";
@@ -72,8 +72,9 @@ export const DT_INT32 = 3;
 
 let graphDef: protobuf.Type | undefined;
 
+/** protobufjs on first use: ~20 ms that every process paid at start-up, for TF-slim files only. */
 export function graphDefType(): protobuf.Type {
-  graphDef ??= protobuf.parse(GRAPH_PROTO, { keepCase: true }).root.lookupType('tensorflow.GraphDef');
+  graphDef ??= (require('protobufjs') as typeof protobuf).parse(GRAPH_PROTO, { keepCase: true }).root.lookupType('tensorflow.GraphDef');  // eslint-disable-line @typescript-eslint/no-require-imports
   return graphDef;
 }
 
