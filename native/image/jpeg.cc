@@ -32,6 +32,12 @@ void on_message(j_common_ptr c, int level) {
 
 // Each libjpeg call runs in its own frame holding only plain data, so a longjmp out of libjpeg never
 // skips a C++ destructor. They return false after an error or warning (message in the manager).
+bool create(jpeg_decompress_struct* c, ErrorManager* e) {
+  if (setjmp(e->jump)) return false;
+  jpeg_create_decompress(c);
+  return true;
+}
+
 bool read_header(jpeg_decompress_struct* c, ErrorManager* e, const uint8_t* data, size_t size) {
   if (setjmp(e->jump)) return false;
   jpeg_mem_src(c, data, static_cast<unsigned long>(size));
@@ -158,26 +164,37 @@ std::string decode(jpeg_decompress_struct* c, ErrorManager* e, const JpegJob& jo
   return "";
 }
 
+// One libjpeg decompressor, destroyed with its owner.
+struct Decompressor {
+  jpeg_decompress_struct c;
+  ErrorManager e;
+  bool created = false;
+  Decompressor() {
+    e.message[0] = '\0';
+    c.err = jpeg_std_error(&e.pub);
+    e.pub.error_exit = on_error;
+    e.pub.emit_message = on_message;
+    created = create(&c, &e);
+  }
+  ~Decompressor() {
+    if (created) jpeg_destroy_decompress(&c);
+  }
+  Decompressor(const Decompressor&) = delete;
+  Decompressor& operator=(const Decompressor&) = delete;
+};
+
 }  // namespace
 
 std::string decode_jpeg_into(const JpegJob& job) {
   if (!job.data || !job.out || job.size == 0) return "no data";
   if (job.shrink != 1 && job.shrink != 2 && job.shrink != 4 && job.shrink != 8) return "shrink must be 1, 2, 4 or 8";
-  jpeg_decompress_struct c;
-  ErrorManager e;
-  e.message[0] = '\0';
-  c.err = jpeg_std_error(&e.pub);
-  e.pub.error_exit = on_error;
-  e.pub.emit_message = on_message;
-  jpeg_create_decompress(&c);
-  std::string why;
   try {
-    why = decode(&c, &e, job);
+    Decompressor d;
+    if (!d.created) return std::string("libjpeg: ") + d.e.message;
+    return decode(&d.c, &d.e, job);
   } catch (const std::exception& x) {  // bad_alloc from the ring
-    why = x.what();
+    return x.what();
   }
-  jpeg_destroy_decompress(&c);
-  return why;
 }
 
 }  // namespace mobilenet
