@@ -56,10 +56,13 @@ const { load, MobileNetError } = require('mobilenet-native');
 (async () => {
   const m = await load();
   const top = await m.classify(process.argv[2], 3);
+  // A plain JPEG takes the addon's own decoder (libjpeg from the prebuild), not sharp.
+  const jpeg = await require('sharp')(process.argv[2]).removeAlpha().jpeg({ quality: 95 }).toBuffer();
+  const jpegTop = (await m.classify(jpeg, 1))[0].classIndex;
   m.dispose();
   const maps = fs.readFileSync('/proc/self/maps', 'utf8').split('\n').map((l) => l.split(/\s+/)[5]).filter((p) => p && p.includes('.so'));
   const addon = Object.keys(require.cache).filter((k) => k.endsWith('.node'));
-  console.log(JSON.stringify({ top: top.map((s) => s.classIndex), names: top.map((s) => s.className), addon, libs: [...new Set(maps)], errorClass: typeof MobileNetError }));
+  console.log(JSON.stringify({ top: top.map((s) => s.classIndex), jpegTop, names: top.map((s) => s.className), addon, libs: [...new Set(maps)], errorClass: typeof MobileNetError }));
 })().catch((e) => { console.error(e); process.exit(1); });
 JS
 cat >"$work/check.mjs" <<'JS'
@@ -132,6 +135,7 @@ run_checks() {  # app dir, node binary dir, label
     const problems = [];
     if (r.top.join(",") !== expected) problems.push(`top-3 ${r.top} (${r.names}), expected ${expected}`);
     if (!(r.top[0] >= 281 && r.top[0] <= 285)) problems.push(`top-1 ${r.names[0]} is not a domestic cat`);
+    if (!(r.jpegTop >= 281 && r.jpegTop <= 285)) problems.push(`the cat as a JPEG: top-1 class ${r.jpegTop} is not a domestic cat`);
     const prebuild = `${app}/node_modules/mobilenet-native/prebuilds/linux-x64/`;
     const ours = r.addon.filter((p) => p.includes("/mobilenet-native/"));
     if (ours.length !== 1 || !ours[0].startsWith(prebuild)) problems.push(`addon loaded from ${ours}`);
