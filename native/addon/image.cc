@@ -1,6 +1,7 @@
 #include "image.h"
 
 #include <string>
+#include <vector>
 
 #include "../image/jpeg.h"
 #include "../image/resize.h"
@@ -95,9 +96,12 @@ class JpegWorker : public Napi::AsyncWorker {
     if (info.Length() != 8) throw_invalid(env, "decodeJpegInto: expected 8 arguments");
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
       throw_invalid(env, "bytes must be a Uint8Array");
+    // A copy (a compressed image: KB to a few MB), so that the caller's buffer may be detached or
+    // reused while the job runs; `out` is kept alive below, as resizeInto does.
     Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
-    job_.data = bytes.Data();
-    job_.size = bytes.ElementLength();
+    bytes_.assign(bytes.Data(), bytes.Data() + bytes.ElementLength());
+    job_.data = bytes_.data();
+    job_.size = bytes_.size();
     job_.shrink = int_arg(info, 1, "shrink");
     if (!info[2].IsNumber() || !(info[2].As<Napi::Number>().DoubleValue() >= 1)) throw_invalid(env, "maxPixels must be a positive number");
     job_.max_pixels = uint64_t(info[2].As<Napi::Number>().DoubleValue());
@@ -106,7 +110,6 @@ class JpegWorker : public Napi::AsyncWorker {
     if (job_.out_height < 1 || job_.out_width < 1) throw_invalid(env, "outHeight and outWidth must be positive");
     job_.normalise = mode_arg(info, 5);
     job_.out = out_arg(info, 6, size_t(int_arg(info, 7, "outOffset")), job_.out_height, job_.out_width);
-    bytes_ = Napi::Persistent(info[0].As<Napi::Object>());
     out_ = Napi::Persistent(info[6].As<Napi::Object>());
   }
   Napi::Promise Promise() const { return deferred_.Promise(); }
@@ -118,7 +121,8 @@ class JpegWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   mobilenet::JpegJob job_{};
   std::string why_;
-  Napi::ObjectReference bytes_, out_;  // alive until the job has run
+  std::vector<uint8_t> bytes_;
+  Napi::ObjectReference out_;  // alive until the job has run
 };
 
 }  // namespace
