@@ -35,10 +35,10 @@ async function bothPaths(input: string | Buffer, o: { resolution?: number; prepr
 }
 
 /** `jpeg` with an APP2 ICC_PROFILE marker holding `profile` (one chunk) right after its SOI. */
-function withIccMarker(jpeg: Buffer, profile: Buffer): Buffer {
+function withIccMarker(jpeg: Buffer, profile: Buffer, signature = 'ICC_PROFILE\0'): Buffer {
   const head = Buffer.from([0xff, 0xe2, 0, 0]);
   head.writeUInt16BE(2 + 14 + profile.length, 2);
-  return Buffer.concat([jpeg.subarray(0, 2), head, Buffer.from('ICC_PROFILE\0', 'latin1'), Buffer.from([1, 1]), profile, jpeg.subarray(2)]);
+  return Buffer.concat([jpeg.subarray(0, 2), head, Buffer.from(signature, 'latin1'), Buffer.from([1, 1]), profile, jpeg.subarray(2)]);
 }
 
 function differing(a: Float32Array, b: Float32Array): number {
@@ -148,6 +148,10 @@ describe('image stage: the JPEG fast path', function () {
     const changed = Buffer.from(icc!);
     changed[changed.length - 1] ^= 1;
     expect(await verdict(withIccMarker(plain, changed), opts(W))).to.equal('ICC profile');
+    // libvips reads a profile whatever the signature's 12th byte is; so must the fast path.
+    const oddSignature = withIccMarker(plain, changed, 'ICC_PROFILE ');
+    expect((await sharp(oddSignature).metadata()).icc, 'sharp reads it as a profile').to.not.equal(undefined);
+    expect(await verdict(oddSignature, opts(W))).to.equal('ICC profile');
   });
 
   it('never crashes on damaged JPEGs: a reason or an image, and the general path gives the error', async () => {

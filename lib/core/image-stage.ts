@@ -27,6 +27,7 @@
  * - Otherwise the resize + normalise runs in C++ (native/image/resize.cc) on libuv's pool, straight
  *   into the caller's buffer (a batch's input), bit-identical to `resizeBilinear` in lib/core/image-resize.ts.
  */
+import { promises as fsp } from 'fs';
 import { fail } from './errors';
 import { native } from './native';
 import type { Preprocess } from './image';
@@ -43,6 +44,21 @@ export function checkDecodeMode(v: unknown): DecodeMode {
   const mode = v ?? 'auto';
   if (mode !== 'auto' && mode !== 'full') fail('ERR_INVALID_ARGUMENT', `decode must be 'auto' or 'full', got ${JSON.stringify(v)}`);
   return mode;
+}
+
+/** Whether a file begins with a JPEG's SOI marker; false when it cannot be read (sharp then says why). */
+export async function startsAsJpeg(file: string): Promise<boolean> {
+  try {
+    const fd = await fsp.open(file, 'r');
+    try {
+      const { buffer, bytesRead } = await fd.read(Buffer.alloc(3), 0, 3, 0);
+      return bytesRead === 3 && buffer[0] === 0xff && buffer[1] === 0xd8 && buffer[2] === 0xff;
+    } finally {
+      await fd.close();
+    }
+  } catch {
+    return false;
+  }
 }
 
 /**

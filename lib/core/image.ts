@@ -28,7 +28,7 @@ import { Blob } from 'buffer';
 import { fileURLToPath } from 'url';
 import { uvThreadpoolSize } from './env';
 import { describe, fail, MobileNetError } from './errors';
-import { checkDecodeMode, jpegInto, jpegSize, resizeIntoNative, shrinkOnLoadPath, shrinkTarget, type DecodeMode, type StagePixels } from './image-stage';
+import { checkDecodeMode, jpegInto, jpegSize, startsAsJpeg, resizeIntoNative, shrinkOnLoadPath, shrinkTarget, type DecodeMode, type StagePixels } from './image-stage';
 import { CENTER_CROP_FRACTION } from './image-resize';
 import { LIMITS } from './limits';
 import * as v from './validate';
@@ -292,6 +292,8 @@ async function decodeForStage(input: ImageInput, o: ResolvedOptions, out: Float3
   if (typeof input === 'string') {
     const file = await bytesFromPath(input);
     what = `the file ${JSON.stringify(file)}`;
+    // 'full': sharp reads any file but a JPEG itself, as it always did (no size limit of a JS buffer).
+    if (o.decode === 'full' && !(await startsAsJpeg(file))) return decodeRaw(file, o.maxPixels, what, undefined, o.timeoutSeconds);
     try {
       bytes = await fsp.readFile(file);
     } catch (err) {

@@ -103,8 +103,9 @@ class JpegWorker : public Napi::AsyncWorker {
     job_.data = bytes_.data();
     job_.size = bytes_.size();
     job_.shrink = int_arg(info, 1, "shrink");
-    if (!info[2].IsNumber() || !(info[2].As<Napi::Number>().DoubleValue() >= 1)) throw_invalid(env, "maxPixels must be a positive number");
-    job_.max_pixels = uint64_t(info[2].As<Napi::Number>().DoubleValue());
+    const double max_pixels = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : 0;
+    if (!(max_pixels >= 1 && max_pixels <= 9007199254740991.0)) throw_invalid(env, "maxPixels must be a positive safe integer");
+    job_.max_pixels = uint64_t(max_pixels);
     job_.out_height = int_arg(info, 3, "outHeight");
     job_.out_width = int_arg(info, 4, "outWidth");
     if (job_.out_height < 1 || job_.out_width < 1) throw_invalid(env, "outHeight and outWidth must be positive");

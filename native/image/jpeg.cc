@@ -7,6 +7,12 @@
 
 #include <jpeglib.h>
 
+// IJG libjpeg 7+ upsamples chroma with scaled IDCTs, so its pixels would not be sharp's (mozjpeg,
+// libjpeg-turbo's decoder); jconfig.h defines this for libjpeg-turbo only.
+#ifndef LIBJPEG_TURBO_VERSION
+#error "mobilenet-native's JPEG stage needs libjpeg-turbo (Debian: libjpeg62-turbo-dev), not IJG libjpeg"
+#endif
+
 namespace mobilenet {
 
 namespace {
@@ -28,6 +34,11 @@ void on_error(j_common_ptr c) {
 void on_message(j_common_ptr c, int level) {
   if (level >= 0) return;  // trace messages
   on_error(c);             // a warning: corrupt data
+}
+
+// What libjpeg said, or that it stopped without saying why.
+std::string libjpeg_failure(const ErrorManager& e) {
+  return e.message[0] ? std::string("libjpeg: ") + e.message : "libjpeg: stopped early";
 }
 
 // Each libjpeg call runs in its own frame holding only plain data, so a longjmp out of libjpeg never
@@ -103,7 +114,8 @@ const char* needs_general_path(const jpeg_decompress_struct& c) {
   if (!((c.jpeg_color_space == JCS_YCbCr && c.num_components == 3) || (c.jpeg_color_space == JCS_GRAYSCALE && c.num_components == 1)))
     return "not a YCbCr or grey JPEG";
   for (jpeg_saved_marker_ptr m = c.marker_list; m; m = m->next) {
-    if (m->marker == JPEG_APP0 + 2 && m->data_length >= 12 && std::memcmp(m->data, "ICC_PROFILE\0", 12) == 0 && !is_standard_srgb(m))
+    // libvips takes any APP2 that starts with these 11 bytes as a profile chunk (byte 11 unread).
+    if (m->marker == JPEG_APP0 + 2 && m->data_length >= 11 && std::memcmp(m->data, "ICC_PROFILE", 11) == 0 && !is_standard_srgb(m))
       return "ICC profile";
     if (m->marker == JPEG_APP0 + 1 && exif_orientation(m->data, m->data_length) != 1) return "EXIF orientation";
   }
@@ -140,7 +152,7 @@ class ScanlineRows : public RowSource {
 };
 
 std::string decode(jpeg_decompress_struct* c, ErrorManager* e, const JpegJob& job) {
-  if (!read_header(c, e, job.data, job.size)) return std::string("libjpeg: ") + e->message;
+  if (!read_header(c, e, job.data, job.size)) return libjpeg_failure(*e);
   if (const char* why = needs_general_path(*c); *why) return why;
   if (uint64_t(c->image_width) * c->image_height > job.max_pixels) return "over maxPixels";
   const int width = int(c->image_width) / job.shrink, height = int(c->image_height) / job.shrink;
@@ -148,7 +160,7 @@ std::string decode(jpeg_decompress_struct* c, ErrorManager* e, const JpegJob& jo
   c->out_color_space = JCS_RGB;
   c->scale_num = 1;
   c->scale_denom = unsigned(job.shrink);
-  if (!start(c, e)) return std::string("libjpeg: ") + e->message;
+  if (!start(c, e)) return libjpeg_failure(*e);
   if (int(c->output_width) < width || int(c->output_height) < height || c->output_components != 3) return "unexpected output size";
 
   ResizeJob r{};
@@ -160,7 +172,7 @@ std::string decode(jpeg_decompress_struct* c, ErrorManager* e, const JpegJob& jo
   if (const char* why = check_resize_job(r); *why) return why;
   ScanlineRows rows(c, e, size_t(c->output_width) * 3);
   resize_bilinear_rows(r, rows);
-  if (!rows.ok() || !rows.drain() || !finish(c, e)) return std::string("libjpeg: ") + e->message;
+  if (!rows.ok() || !rows.drain() || !finish(c, e)) return libjpeg_failure(*e);
   return "";
 }
 
@@ -190,7 +202,7 @@ std::string decode_jpeg_into(const JpegJob& job) {
   if (job.shrink != 1 && job.shrink != 2 && job.shrink != 4 && job.shrink != 8) return "shrink must be 1, 2, 4 or 8";
   try {
     Decompressor d;
-    if (!d.created) return std::string("libjpeg: ") + d.e.message;
+    if (!d.created) return libjpeg_failure(d.e);
     return decode(&d.c, &d.e, job);
   } catch (const std::exception& x) {  // bad_alloc from the ring
     return x.what();

@@ -5,7 +5,8 @@
 // It gives the pixels sharp gives for the same bytes (libvips decodes with libjpeg too, with the
 // same defaults; test/jpeg-stage.test.ts compares them on every sample photo), and it takes only
 // the images where that holds: a baseline or extended-sequential JPEG in YCbCr or grey, with no ICC
-// profile to convert and no EXIF orientation to apply. Everything else, and any libjpeg warning or
+// profile to convert (the standard sRGB profile is taken as sRGB: sharp's lcms round trip through it
+// can move a saturated colour by one level) and no EXIF orientation to apply. Everything else, and any libjpeg warning or
 // error, is handed back to the general path (sharp), which then decodes it or says what is wrong.
 #pragma once
 #include <cstddef>
