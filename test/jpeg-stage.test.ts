@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
 import { MobileNetError } from '../lib/core/errors';
-import { prepareImage, type Preprocess } from '../lib/core/image';
+import { prepareImage, prepareImageInto, type Preprocess } from '../lib/core/image';
 import { jpegInto, jpegSize, resizeIntoNativeSync, useNativeJpeg, type DecodeMode } from '../lib/core/image-stage';
 import { native } from '../lib/core/native';
 import { demoPath, rng, SAMPLE_DIR, tempDir } from './helpers/images';
@@ -182,6 +182,29 @@ describe('image stage: the JPEG fast path', function () {
     } catch (e) {
       expect(e).to.be.instanceOf(MobileNetError).with.property('code', 'ERR_INVALID_IMAGE');
     }
+  });
+
+  it("a caller's buffers detached while the job runs: out gets a typed error, raw pixels were copied, nothing crashes", async () => {
+    const jpeg = await sharp(demoPath('chelsea.png')).removeAlpha().jpeg().toBuffer();
+    const png = fs.readFileSync(demoPath('chelsea.png'));
+    const expected = await prepareImage(jpeg);
+    for (const [name, input] of [['jpeg (fast path)', jpeg], ['png (sharp + resize)', png]] as const) {
+      const out = new Float32Array(224 * 224 * 3);
+      const pending = prepareImageInto(input, out, 0);
+      structuredClone(out.buffer, { transfer: [out.buffer] });  // detaches out while the job runs
+      try {
+        await pending;
+        expect.fail(`${name}: accepted`);
+      } catch (e) {
+        expect(e, name).to.be.instanceOf(MobileNetError).with.property('code', 'ERR_INVALID_ARGUMENT');
+      }
+    }
+    expect(differing(await prepareImage(jpeg), expected), 'the stage still works').to.equal(0);
+    const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
+    const pixels = new Uint8Array(data);
+    const fromRaw = prepareImage({ data: pixels, width: info.width, height: info.height, channels: 3 });
+    structuredClone(pixels.buffer, { transfer: [pixels.buffer] });
+    expect(differing(await fromRaw, expected), 'raw pixels resized from a copy').to.equal(0);
   });
 
   it('refuses bad arguments with ERR_INVALID_ARGUMENT before any work is queued', () => {

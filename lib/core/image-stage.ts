@@ -28,7 +28,7 @@
  *   into the caller's buffer (a batch's input), bit-identical to `resizeBilinear` in lib/core/image-resize.ts.
  */
 import { promises as fsp } from 'fs';
-import { fail } from './errors';
+import { fail, MobileNetError } from './errors';
 import { native } from './native';
 import type { Preprocess } from './image';
 import { centralCropBox } from './image-resize';
@@ -139,7 +139,18 @@ export function jpegInto(bytes: Uint8Array, size: { width: number; height: numbe
   if (!nativeJpeg) return Promise.resolve('fast path off');
   if (size.width * size.height > o.maxPixels) return Promise.resolve('over maxPixels');
   const shrink = o.decode === 'auto' ? dctShrink(size, o.resolution) : 1;
-  return native().decodeJpegInto(bytes, shrink, o.maxPixels, o.resolution, o.resolution, o.preprocess, out, offset);
+  return typed(() => native().decodeJpegInto(bytes, shrink, o.maxPixels, o.resolution, o.resolution, o.preprocess, out, offset));
+}
+
+/** A native stage job, its argument errors (thrown or rejected: out detached meanwhile) as MobileNetError. */
+async function typed<T>(job: () => Promise<T>): Promise<T> {
+  try {
+    return await job();
+  } catch (e) {
+    const { code, message } = e as { code?: unknown; message?: string };
+    if (code === 'ERR_INVALID_ARGUMENT') throw new MobileNetError(code, message ?? 'image stage: invalid argument', { cause: e });
+    throw e;
+  }
 }
 
 export interface StagePixels {
@@ -157,7 +168,7 @@ function cropFor(p: StagePixels, preprocess: Preprocess, fraction: number): [num
 
 /** Resize + normalise on libuv's pool into `out` at `offset` (R·R·3 floats); resolves when written. */
 export function resizeIntoNative(p: StagePixels, resolution: number, preprocess: Preprocess, fraction: number, out: Float32Array, offset: number): Promise<void> {
-  return native().resizeInto(p.data, p.height, p.width, p.channels, cropFor(p, preprocess, fraction), resolution, resolution, preprocess, out, offset);
+  return typed(() => native().resizeInto(p.data, p.height, p.width, p.channels, cropFor(p, preprocess, fraction), resolution, resolution, preprocess, out, offset));
 }
 
 /** The same on the calling thread (tests, and callers that cannot wait). */

@@ -286,7 +286,13 @@ async function prepareInto(input: ImageInput, o: ResolvedOptions, out: Float32Ar
 async function decodeForStage(input: ImageInput, o: ResolvedOptions, out: Float32Array, offset: number): Promise<StagePixels | undefined> {
   if (input instanceof URL || (typeof input === 'string' && input.startsWith('file:'))) input = pathOfUrl(input);
   if (input instanceof Blob) input = await input.arrayBuffer();
-  if (isRawPixels(input) || input instanceof Float32Array) return { ...(await decodePixels(input, o.maxPixels, o.timeoutSeconds)), channels: 3 };
+  if (isRawPixels(input)) {
+    // The resize reads them on libuv's pool: copied now, before any await, when they are still the
+    // caller's (who may detach or reuse them meanwhile).
+    const px = rawToRgb(input, o.maxPixels);
+    return { ...px, data: px.data.buffer === input.data.buffer ? px.data.slice() : px.data, channels: 3 };
+  }
+  if (input instanceof Float32Array) return { ...(await decodePixels(input, o.maxPixels, o.timeoutSeconds)), channels: 3 };
   let bytes: Buffer;
   let what: string;
   if (typeof input === 'string') {

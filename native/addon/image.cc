@@ -1,5 +1,7 @@
 #include "image.h"
 
+#include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -70,21 +72,54 @@ mobilenet::ResizeJob parse(const Napi::CallbackInfo& info) {
   return j;
 }
 
-// Holds both buffers alive until the resize has run on the pool.
+// Where a job on the pool writes its R·R·3 floats: its own buffer, copied into the caller's `out`
+// on the JS thread once done. The caller may detach or shrink out's ArrayBuffer meanwhile
+// (structuredClone with transfer, resize()); a reference keeps the object, not its memory.
+class OutCopy {
+ public:
+  OutCopy(Napi::Object out, const float* at, size_t floats)
+      : out_(Napi::Persistent(out)), offset_(size_t(at - out.As<Napi::Float32Array>().Data())), scratch_(floats) {}
+  float* scratch() { return scratch_.data(); }
+  // False when out no longer has room: its buffer went away while the job ran.
+  bool deliver() {
+    Napi::Float32Array out = out_.Value().As<Napi::Float32Array>();
+    if (out.ElementLength() < offset_ + scratch_.size()) return false;
+    std::memcpy(out.Data() + offset_, scratch_.data(), scratch_.size() * sizeof(float));
+    return true;
+  }
+  Napi::Error detached(Napi::Env env) const {
+    Napi::Error e = Napi::Error::New(env, "image stage: out's buffer was detached or shrunk while the image was being prepared");
+    e.Set("code", Napi::String::New(env, "ERR_INVALID_ARGUMENT"));
+    return e;
+  }
+
+ private:
+  Napi::ObjectReference out_;
+  size_t offset_;
+  std::vector<float> scratch_;
+};
+
+// src is held alive until the resize has run (the JS side passes pixels no caller can reach).
 class ResizeWorker : public Napi::AsyncWorker {
  public:
   ResizeWorker(Napi::Env env, const mobilenet::ResizeJob& job, Napi::Object src, Napi::Object out)
       : Napi::AsyncWorker(env, "mobilenet:resize"), deferred_(Napi::Promise::Deferred::New(env)), job_(job),
-        src_(Napi::Persistent(src)), out_(Napi::Persistent(out)) {}
+        src_(Napi::Persistent(src)), out_(out, job.out, size_t(job.out_height) * job.out_width * 3) {
+    job_.out = out_.scratch();
+  }
   Napi::Promise Promise() const { return deferred_.Promise(); }
   void Execute() override { mobilenet::resize_bilinear(job_); }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnOK() override {
+    if (out_.deliver()) deferred_.Resolve(Env().Undefined());
+    else deferred_.Reject(out_.detached(Env()).Value());
+  }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
   Napi::Promise::Deferred deferred_;
   mobilenet::ResizeJob job_;
-  Napi::ObjectReference src_, out_;
+  Napi::ObjectReference src_;
+  OutCopy out_;
 };
 
 // decodeJpegInto(bytes, shrink, maxPixels, outHeight, outWidth, mode, out, outOffset): native/image/jpeg.h.
@@ -97,7 +132,7 @@ class JpegWorker : public Napi::AsyncWorker {
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
       throw_invalid(env, "bytes must be a Uint8Array");
     // A copy (a compressed image: KB to a few MB), so that the caller's buffer may be detached or
-    // reused while the job runs; `out` is kept alive below, as resizeInto does.
+    // reused while the job runs; out gets the same care (OutCopy).
     Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
     bytes_.assign(bytes.Data(), bytes.Data() + bytes.ElementLength());
     job_.data = bytes_.data();
@@ -110,12 +145,17 @@ class JpegWorker : public Napi::AsyncWorker {
     job_.out_width = int_arg(info, 4, "outWidth");
     if (job_.out_height < 1 || job_.out_width < 1) throw_invalid(env, "outHeight and outWidth must be positive");
     job_.normalise = mode_arg(info, 5);
-    job_.out = out_arg(info, 6, size_t(int_arg(info, 7, "outOffset")), job_.out_height, job_.out_width);
-    out_ = Napi::Persistent(info[6].As<Napi::Object>());
+    float* at = out_arg(info, 6, size_t(int_arg(info, 7, "outOffset")), job_.out_height, job_.out_width);
+    out_ = std::make_unique<OutCopy>(info[6].As<Napi::Object>(), at, size_t(job_.out_height) * job_.out_width * 3);
+    job_.out = out_->scratch();
   }
   Napi::Promise Promise() const { return deferred_.Promise(); }
   void Execute() override { why_ = mobilenet::decode_jpeg_into(job_); }
-  void OnOK() override { deferred_.Resolve(Napi::String::New(Env(), why_)); }
+  void OnOK() override {
+    // A hand-back wrote nothing the caller needs; an image is copied into out.
+    if (why_.empty() && !out_->deliver()) deferred_.Reject(out_->detached(Env()).Value());
+    else deferred_.Resolve(Napi::String::New(Env(), why_));
+  }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
@@ -123,7 +163,7 @@ class JpegWorker : public Napi::AsyncWorker {
   mobilenet::JpegJob job_{};
   std::string why_;
   std::vector<uint8_t> bytes_;
-  Napi::ObjectReference out_;  // alive until the job has run
+  std::unique_ptr<OutCopy> out_;
 };
 
 }  // namespace
