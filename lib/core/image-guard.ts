@@ -76,8 +76,8 @@ export async function readImageFile(file: string): Promise<Buffer> {
   }
 }
 
-/** A counting semaphore with a bounded wait list. */
-class Slots {
+/** A counting semaphore with a bounded wait list; a freed slot passes to the oldest waiter (FIFO). */
+export class Slots {
   active = 0;
   private readonly waiting: Array<() => void> = [];
   constructor(readonly size: number, private readonly maxWaiting: number) {}

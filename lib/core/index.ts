@@ -14,7 +14,7 @@ export { LIMITS } from './limits';
 export { channels, type LayerType } from './spec';
 export { topK } from './labels';
 export { checkDecodeMode, type DecodeMode } from './image-stage';
-export { DecodeGuard, readImageFile } from './image-guard';
+export { DecodeGuard, readImageFile, Slots } from './image-guard';
 export { makeCalibration, saveCalibration, weightsFingerprint } from './calibration';
 export { missingOptional, requireOptional } from './optional';
 export { setDecoderThreads } from './image';

@@ -10,6 +10,8 @@
  *   more decodes than the cores can serve and an early request's resize is not queued behind
  *   later requests' decodes. The executor then merges requests in arrival order.
  */
+import { Slots } from '../../core';
+
 const WINDOW = 64; // completions the rate is measured over
 const MIN_SAMPLES = 8; // below this the rate is unknown and only the count bound applies
 const STALE_MS = 5000; // completions older than this say nothing about the current rate
@@ -17,15 +19,16 @@ const STALE_MS = 5000; // completions older than this say nothing about the curr
 export class Admission {
   private inFlight = 0;
   private readonly completions: number[] = [];
-  private activeDecodes = 0;
-  private readonly decodeWaiters: Array<() => void> = [];
+  private readonly decodeSlots: Slots;
 
   constructor(
     private readonly maxQueue: number,
     private readonly maxQueueMs: number,
-    private readonly decoders: number,
+    decoders: number,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.decodeSlots = new Slots(decoders, Number.MAX_SAFE_INTEGER);  // the count and time bounds above limit the wait
+  }
 
   get depth(): number {
     return this.inFlight;
@@ -62,15 +65,7 @@ export class Admission {
   }
 
   /** Runs `decode` when one of the `decoders` slots is free, in the order the calls were made. */
-  async decode<T>(decode: () => Promise<T>): Promise<T> {
-    if (this.activeDecodes >= this.decoders) await new Promise<void>((r) => this.decodeWaiters.push(r));
-    else this.activeDecodes++;
-    try {
-      return await decode();
-    } finally {
-      const next = this.decodeWaiters.shift();
-      if (next) next(); // the slot passes straight to the next waiter
-      else this.activeDecodes--;
-    }
+  decode<T>(decode: () => Promise<T>): Promise<T> {
+    return this.decodeSlots.run(decode, 'admitted');
   }
 }
